@@ -1,0 +1,42 @@
+# The course's entry points. Each target creates .venv and installs what is missing,
+# so on a fresh machine `make book` and `make test` are the whole set-up.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# What the executed outputs depend on besides the notebooks themselves.
+CODE_HASH = $(shell cat constraints.txt $$(find coursepkg -name '*.py' | sort) | sha256sum | cut -c1-16)
+
+.PHONY: help install book test lint format clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	touch $@
+
+install: $(STAMP)  ## create .venv and install the package with the book and test tools
+
+book: $(STAMP)  ## execute the notebooks and build the website into _build/html
+	@# Cached outputs are reused only while coursepkg and the pinned versions are unchanged.
+	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
+		echo "coursepkg or constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
+	$(BIN)/jupyter-book build . -W -n --keep-going
+	echo "$(CODE_HASH)" > _build/.code-hash
+
+lint: $(STAMP)  ## ruff: style and static checks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check coursepkg tests conftest.py
+
+test: lint  ## every test: lint, unit and claims tests, notebooks (nbmake), then the book build
+	$(BIN)/python -m pytest
+	$(MAKE) book
+
+format: $(STAMP)  ## format the code with ruff
+	$(BIN)/ruff format coursepkg tests conftest.py
+
+clean:  ## remove the build and the virtual environment
+	rm -rf _build $(VENV)

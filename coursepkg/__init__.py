@@ -1,0 +1,51 @@
+"""Companion package of the course *Regularization in Neural Networks*.
+
+The chapters import what they use from here; each concept lives in its own module.
+"""
+
+from coursepkg.data import (
+    DigitsSplit,
+    RegressionData,
+    corrupt_labels,
+    load_digits_split,
+    make_loader,
+    make_polynomial_regression,
+)
+from coursepkg.metrics import accuracy, confusion_matrix
+from coursepkg.models import mlp
+from coursepkg.plotting import plot_learning_curves, plot_runs
+from coursepkg.polynomial import (
+    fit_polynomial,
+    mean_squared_error,
+    polynomial_features,
+    predict_polynomial,
+)
+from coursepkg.training import EarlyStopping, History, evaluate, fit
+from coursepkg.utils import get_device, seed_everything, show_source
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DigitsSplit",
+    "EarlyStopping",
+    "History",
+    "RegressionData",
+    "accuracy",
+    "confusion_matrix",
+    "corrupt_labels",
+    "evaluate",
+    "fit",
+    "fit_polynomial",
+    "get_device",
+    "load_digits_split",
+    "make_loader",
+    "make_polynomial_regression",
+    "mean_squared_error",
+    "mlp",
+    "plot_learning_curves",
+    "plot_runs",
+    "polynomial_features",
+    "predict_polynomial",
+    "seed_everything",
+    "show_source",
+]

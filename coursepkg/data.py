@@ -1,0 +1,232 @@
+"""Offline data sets: generated regression data and scikit-learn's bundled digits.
+
+Nothing here downloads: the digits (1,797 images of 8×8 pixels) ship inside
+scikit-learn's wheel.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import torch
+from sklearn.datasets import load_digits
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    RandomSampler,
+    SequentialSampler,
+    TensorDataset,
+)
+
+from coursepkg.utils import check_positive_int
+
+__all__ = [
+    "DigitsSplit",
+    "RegressionData",
+    "corrupt_labels",
+    "load_digits_split",
+    "make_loader",
+    "make_polynomial_regression",
+    "true_function",
+]
+
+DIGITS_SIZE = 1797
+NUM_DIGIT_CLASSES = 10
+
+
+class RegressionData(NamedTuple):
+    """A one-dimensional regression problem: inputs ``(N,)`` and targets ``(N,)``."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+class DigitsSplit(NamedTuple):
+    """Digits as tensors: inputs ``(N, 64)`` float32, labels ``(N,)`` int64."""
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def true_function(x: torch.Tensor) -> torch.Tensor:
+    """Return the noise-free target of :func:`make_polynomial_regression`, ``sin(πx)``."""
+    return torch.sin(math.pi * x)
+
+
+def make_polynomial_regression(
+    n_train: int = 15, n_test: int = 500, *, noise: float = 0.2, seed: int = 0
+) -> RegressionData:
+    """Sample ``y = sin(πx) + ε`` with ``x ~ U(-1, 1)`` and ``ε ~ N(0, noise²)``, in float64.
+
+    Used by :ref:`ch-overfitting` to fit polynomials of growing degree.
+
+    Parameters
+    ----------
+    n_train, n_test : int
+        Number of training and test points (at least 1 each).
+    noise : float, default 0.2
+        Standard deviation of the Gaussian noise, ``>= 0``.
+    seed : int, default 0
+        Seed of the generator; the same seed gives the same data.
+
+    Returns
+    -------
+    RegressionData
+        ``x_train, y_train, x_test, y_test``, each of shape ``(N,)``.
+    """
+    check_positive_int(n_train, "n_train")
+    check_positive_int(n_test, "n_test")
+    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
+    y = true_function(x) + noise * torch.randn(n_train + n_test, generator=g, dtype=torch.float64)
+    return RegressionData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def load_digits_split(
+    *, n_train: int | None = None, n_val: int = 360, n_test: int = 360, seed: int = 0
+) -> DigitsSplit:
+    """Split scikit-learn's digits into standardized train, validation and test tensors.
+
+    The images are shuffled once with ``seed``; the first ``n_test`` form the test
+    set, the next ``n_val`` the validation set, and the training set is the first
+    ``n_train`` of the rest. So for a fixed seed, growing ``n_train`` adds images
+    to the training set while validation and test stay the same. Each pixel is
+    standardized with the mean and standard deviation of the *training* images
+    only, so nothing leaks from validation or test data.
+
+    Parameters
+    ----------
+    n_train : int, optional
+        Training-set size; all remaining images when ``None``.
+    n_val, n_test : int, default 360
+        Validation- and test-set sizes (at least 1 each).
+    seed : int, default 0
+        Seed of the shuffle.
+
+    Returns
+    -------
+    DigitsSplit
+        Inputs of shape ``(N, 64)`` (float32) and labels of shape ``(N,)`` (int64).
+    """
+    check_positive_int(n_val, "n_val")
+    check_positive_int(n_test, "n_test")
+    pool = DIGITS_SIZE - n_val - n_test
+    if pool < 1:
+        raise ValueError(
+            f"n_val + n_test must leave images to train on (< {DIGITS_SIZE}), "
+            f"got {n_val} + {n_test}"
+        )
+    if n_train is None:
+        n_train = pool
+    check_positive_int(n_train, "n_train")
+    if n_train > pool:
+        raise ValueError(
+            f"n_train must be <= {pool} with n_val={n_val}, n_test={n_test}, got {n_train}"
+        )
+    x, y = load_digits(return_X_y=True)
+    x = torch.as_tensor(x, dtype=torch.float32)  # (1797, 64), pixel values 0..16
+    y = torch.as_tensor(y, dtype=torch.int64)  # (1797,)
+    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    order = torch.randperm(DIGITS_SIZE, generator=g)
+    test, val = order[:n_test], order[n_test : n_test + n_val]
+    train = order[n_test + n_val : n_test + n_val + n_train]
+    mean = x[train].mean(dim=0)  # (64,)
+    # Floor of one intensity level (pixels are integers 0..16): a pixel that barely
+    # varies in a small training set must not blow up in validation or test images.
+    std = x[train].std(dim=0, correction=0).clamp_min(1.0)
+    x = (x - mean) / std
+    return DigitsSplit(x[train], y[train], x[val], y[val], x[test], y[test])
+
+
+def corrupt_labels(
+    labels: torch.Tensor, fraction: float, *, num_classes: int = NUM_DIGIT_CLASSES, seed: int = 0
+) -> torch.Tensor:
+    """Replace a ``fraction`` of the labels by labels drawn uniformly at random.
+
+    With ``fraction=1`` every label is random, as in the memorization experiment of
+    :cite:t:`zhang2017understanding`. A replaced label may by chance equal the old one.
+
+    Parameters
+    ----------
+    labels : torch.Tensor
+        Integer class labels of shape ``(N,)``.
+    fraction : float
+        Fraction of labels to replace, in ``[0, 1]``.
+    num_classes : int, default 10
+        Labels are drawn from ``0 .. num_classes - 1``.
+    seed : int, default 0
+        Seed of the choice of labels and of their new values.
+
+    Returns
+    -------
+    torch.Tensor
+        A new label tensor; ``labels`` is left unchanged.
+    """
+    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.is_floating_point():
+        raise TypeError("labels must be a 1-D integer tensor")
+    if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1):
+        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    check_positive_int(num_classes, "num_classes", minimum=2)
+    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    n_corrupt = round(fraction * len(labels))
+    idx = torch.randperm(len(labels), generator=g)[:n_corrupt]
+    out = labels.clone()
+    out[idx] = torch.randint(num_classes, (n_corrupt,), generator=g, dtype=labels.dtype)
+    return out
+
+
+def make_loader(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    batch_size: int = 64,
+    shuffle: bool = True,
+    seed: int = 0,
+) -> DataLoader:
+    """Wrap tensors in a :class:`~torch.utils.data.DataLoader` that slices whole batches.
+
+    A plain ``DataLoader(TensorDataset(x, y), batch_size=...)`` fetches one
+    sample at a time and stacks them: Python work per image. Here the sampler
+    yields a list of indices per batch and the dataset indexes the tensors with it
+    once, so one batch costs one tensor operation. Shuffling uses its own seeded
+    generator, so the order of batches is reproducible.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor
+        Inputs and targets with the same first dimension ``N >= 1``.
+    batch_size : int, default 64
+        Samples per batch; the last batch may be smaller.
+    shuffle : bool, default True
+        Reshuffle at every epoch.
+    seed : int, default 0
+        Seed of the shuffle.
+
+    Returns
+    -------
+    torch.utils.data.DataLoader
+        Yields ``(x_batch, y_batch)`` pairs.
+    """
+    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
+        raise TypeError("x and y must be tensors")
+    if len(x) == 0 or len(x) != len(y):
+        raise ValueError(f"x and y must have the same length >= 1, got {len(x)} and {len(y)}")
+    check_positive_int(batch_size, "batch_size")
+    dataset = TensorDataset(x, y)
+    if shuffle:
+        g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+        sampler = RandomSampler(dataset, generator=g)
+    else:
+        sampler = SequentialSampler(dataset)
+    batches = BatchSampler(sampler, batch_size=batch_size, drop_last=False)
+    # batch_size=None: each item the sampler yields is already a whole batch.
+    return DataLoader(dataset, sampler=batches, batch_size=None)

@@ -1,0 +1,222 @@
+"""The checking machinery behind every chapter's exercises.
+
+A check runs the student's function on a few cases, compares each result with the
+reference answer and returns a :class:`Feedback`, which it also prints as one line.
+A wrong answer, an exception raised by the student's code or an unfinished
+``NotImplementedError`` stub is reported in that line, never raised.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Feedback", "check_function", "check_value", "compare"]
+
+_SYMBOLS = {"passed": "✅", "failed": "❌", "not implemented": "✏️", "error": "💥"}
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """The verdict of one check.
+
+    Attributes
+    ----------
+    exercise : str
+        The exercise's name.
+    status : {"passed", "failed", "not implemented", "error"}
+        ``error`` means the student's code raised an exception.
+    message : str
+        One line saying what was right or wrong, with expected and received values.
+    """
+
+    exercise: str
+    status: str
+    message: str
+
+    @property
+    def passed(self) -> bool:
+        """Whether the answer is correct."""
+        return self.status == "passed"
+
+    def __str__(self) -> str:
+        return f"{_SYMBOLS[self.status]} {self.exercise}: {self.message}"
+
+
+def _short(value: Any) -> str:
+    """Return a one-line preview of a value for feedback messages."""
+    if isinstance(value, torch.Tensor):
+        flat = value.detach().flatten()
+        preview = ", ".join(f"{v:.4g}" for v in flat[:4].tolist())
+        more = ", …" if flat.numel() > 4 else ""
+        return f"tensor of shape {tuple(value.shape)} [{preview}{more}]"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _as_tensor(value: Any) -> torch.Tensor | None:
+    if isinstance(value, torch.Tensor):
+        return value.detach()
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return torch.from_numpy(array)
+
+
+def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> str | None:
+    """Describe how ``received`` differs from ``expected``; ``None`` when they agree.
+
+    Tensors (and arrays or lists compared with a tensor) must have the same
+    shape and values within ``atol + rtol·|expected|``; numbers likewise;
+    tuples and lists element by element; anything else with ``==``.
+    """
+    if isinstance(expected, torch.Tensor):
+        got = _as_tensor(received)
+        if got is None:
+            return f"expected a tensor, got {type(received).__name__}"
+        if got.shape != expected.shape:
+            return f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}"
+        want, got = expected.detach().double().cpu(), got.double().cpu()
+        if torch.isnan(got).any() and not torch.isnan(want).any():
+            return f"the result contains NaN: {_short(got)}"
+        if not torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
+            worst = int(((got - want).abs().nan_to_num(math.inf)).flatten().argmax())
+            return (
+                f"values differ: expected {_short(want)}, got {_short(got)} "
+                f"(largest difference at flat index {worst})"
+            )
+        return None
+    if isinstance(expected, Real) and not isinstance(expected, bool):
+        if isinstance(received, torch.Tensor) and received.numel() == 1:
+            received = received.item()
+        if isinstance(received, bool) or not isinstance(received, (Real, np.number)):
+            return f"expected a number, got {type(received).__name__} {_short(received)}"
+        if not math.isclose(float(received), float(expected), rel_tol=rtol, abs_tol=atol):
+            return f"expected {expected!r}, got {received!r}"
+        return None
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(received, (tuple, list)) or len(received) != len(expected):
+            return f"expected a sequence of {len(expected)} items, got {_short(received)}"
+        for i, (want, got) in enumerate(zip(expected, received, strict=True)):
+            problem = compare(want, got, rtol=rtol, atol=atol)
+            if problem is not None:
+                return f"item {i}: {problem}"
+        return None
+    return None if received == expected else f"expected {_short(expected)}, got {_short(received)}"
+
+
+def _report(feedback: Feedback) -> Feedback:
+    print(feedback)
+    return feedback
+
+
+def _student_error(exercise: str, error: Exception) -> Feedback:
+    if isinstance(error, NotImplementedError):
+        message = (
+            "not implemented yet: write your answer in place of the "
+            "`raise NotImplementedError` line, then run this cell again"
+        )
+        return Feedback(exercise, "not implemented", message)
+    return Feedback(exercise, "error", f"your code raised {type(error).__name__}: {error}")
+
+
+def check_function(
+    exercise: str,
+    student: Any,
+    reference: Callable[..., Any],
+    cases: Sequence[tuple],
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    hint: str = "",
+) -> Feedback:
+    """Call ``student(*args)`` and ``reference(*args)`` for each case and compare.
+
+    Each case's arguments are deep-copied before the student's call, so a
+    function that changes its inputs in place is caught and cannot spoil the
+    reference's inputs.
+
+    Parameters
+    ----------
+    exercise : str
+        Name shown in the feedback.
+    student : callable
+        The student's function (anything else is reported, not raised).
+    reference : callable
+        The correct implementation.
+    cases : sequence of tuple
+        Positional arguments, one tuple per case.
+    rtol, atol : float
+        Tolerances for :func:`compare`.
+    hint : str, optional
+        Appended to a failure message.
+
+    Returns
+    -------
+    Feedback
+        Also printed as one line.
+    """
+    if not callable(student):
+        return _report(
+            Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
+        )
+    for number, args in enumerate(cases, start=1):
+        given = copy.deepcopy(args)
+        try:
+            received = student(*given)
+        except Exception as error:  # the student's code may raise anything
+            return _report(_student_error(exercise, error))
+        expected = reference(*args)
+        try:
+            problem = compare(expected, received, rtol=rtol, atol=atol)
+            changed = next(
+                (
+                    i
+                    for i, (a, b) in enumerate(zip(args, given, strict=True))
+                    if compare(a, b, rtol=0.0, atol=0.0) is not None
+                ),
+                None,
+            )
+        except Exception as error:  # a strange returned object: report it, do not raise
+            problem, changed = f"the result could not be compared ({error})", None
+        if changed is not None:
+            problem = f"your function changed its argument {changed + 1} in place"
+        if problem is not None:
+            text = f"case {number} of {len(cases)}: {problem}" + (f". Hint: {hint}" if hint else "")
+            return _report(Feedback(exercise, "failed", text))
+    return _report(Feedback(exercise, "passed", f"all {len(cases)} cases agree with the reference"))
+
+
+def check_value(
+    exercise: str,
+    received: Any,
+    expected: Any,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 1e-8,
+    hint: str = "",
+) -> Feedback:
+    """Compare a value the student computed with the expected one.
+
+    ``received`` may be a zero-argument function (e.g. a stub), which is called first.
+    """
+    if callable(received):
+        try:
+            received = received()
+        except Exception as error:  # the student's code may raise anything
+            return _report(_student_error(exercise, error))
+    try:
+        problem = compare(expected, received, rtol=rtol, atol=atol)
+    except Exception as error:  # a strange object: report it, do not raise
+        problem = f"the answer could not be compared ({error})"
+    if problem is None:
+        return _report(Feedback(exercise, "passed", "correct"))
+    return _report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))

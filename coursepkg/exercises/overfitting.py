@@ -1,0 +1,94 @@
+"""Checks for the exercises of :ref:`ch-overfitting`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+
+from coursepkg.data import make_polynomial_regression
+from coursepkg.exercises.framework import Feedback, check_function
+from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
+
+__all__ = [
+    "check_best_degree",
+    "check_early_stopping_epochs",
+    "reference_best_degree",
+    "reference_early_stopping_epochs",
+]
+
+
+def reference_best_degree(
+    x_train: torch.Tensor,
+    y_train: torch.Tensor,
+    x_val: torch.Tensor,
+    y_val: torch.Tensor,
+    max_degree: int,
+) -> int:
+    """Return the degree in ``0 .. max_degree`` with the lowest validation error.
+
+    Each degree is fitted by least squares on the training data; ties go to the
+    lowest degree.
+    """
+    errors = [
+        mean_squared_error(predict_polynomial(fit_polynomial(x_train, y_train, d), x_val), y_val)
+        for d in range(max_degree + 1)
+    ]
+    return min(range(max_degree + 1), key=errors.__getitem__)
+
+
+def reference_early_stopping_epochs(val_losses: Sequence[float], patience: int) -> tuple[int, int]:
+    """Return ``(best_epoch, stop_epoch)``, both counted from 1.
+
+    Training stops at the first epoch that ends ``patience`` epochs without a new
+    lowest validation loss, or at the last epoch if that never happens; the best
+    epoch is the one with the lowest loss up to the stop (the first on ties).
+    """
+    best_epoch, best = 0, float("inf")
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss < best:
+            best_epoch, best = epoch, loss
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses)
+
+
+def _degree_cases() -> list[tuple[Any, ...]]:
+    cases = []
+    for seed, (n_train, max_degree) in enumerate([(15, 10), (30, 12), (8, 6)]):
+        data = make_polynomial_regression(n_train, 200, noise=0.2, seed=seed)
+        half = len(data.x_test) // 2  # the first half of the test points serve as validation
+        cases.append(
+            (data.x_train, data.y_train, data.x_test[:half], data.y_test[:half], max_degree)
+        )
+    return cases
+
+
+def check_best_degree(best_degree: Any) -> Feedback:
+    """Check ``best_degree(x_train, y_train, x_val, y_val, max_degree) -> int``."""
+    return check_function(
+        "best_degree",
+        best_degree,
+        reference_best_degree,
+        _degree_cases(),
+        hint="fit each degree on the training data and score it on the validation data",
+    )
+
+
+def check_early_stopping_epochs(early_stopping_epochs: Any) -> Feedback:
+    """Check ``early_stopping_epochs(val_losses, patience) -> (best_epoch, stop_epoch)``."""
+    cases = [
+        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.1], 2),  # stops 2 epochs after the minimum
+        ([1.0, 0.9, 0.8, 0.7], 3),  # never stops early
+        ([0.5, 0.6, 0.4, 0.45, 0.5, 0.55, 0.6], 3),  # a new minimum resets the wait
+        ([0.3, 0.3, 0.3, 0.3], 2),  # an equal loss is no improvement
+        ([2.0], 1),
+    ]
+    return check_function(
+        "early_stopping_epochs",
+        early_stopping_epochs,
+        reference_early_stopping_epochs,
+        cases,
+        hint="epochs count from 1; a loss equal to the best is not an improvement",
+    )

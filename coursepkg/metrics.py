@@ -1,0 +1,87 @@
+"""Classification metrics computed on tensors."""
+
+from __future__ import annotations
+
+import torch
+
+from coursepkg.utils import check_positive_int
+
+__all__ = ["accuracy", "confusion_matrix"]
+
+
+def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """Return labels ``(N,)`` from logits ``(N, C)`` or from labels ``(N,)``."""
+    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
+        raise TypeError("outputs and targets must be tensors")
+    if targets.ndim != 1 or targets.is_floating_point():
+        raise ValueError(
+            f"targets must be a 1-D integer tensor, got shape {tuple(targets.shape)} "
+            f"and dtype {targets.dtype}"
+        )
+    if outputs.ndim == 2:
+        preds = outputs.argmax(dim=1)
+    elif outputs.ndim == 1 and not outputs.is_floating_point():
+        preds = outputs
+    else:
+        raise ValueError(
+            "outputs must be logits of shape (N, C) or integer labels of shape (N,), "
+            f"got shape {tuple(outputs.shape)} and dtype {outputs.dtype}"
+        )
+    if len(preds) != len(targets):
+        raise ValueError(
+            f"outputs and targets must have the same length, got {len(preds)} and {len(targets)}"
+        )
+    if len(targets) == 0:
+        raise ValueError("targets must not be empty")
+    return preds
+
+
+def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
+    """Return the fraction of correct predictions.
+
+    Parameters
+    ----------
+    outputs : torch.Tensor
+        Logits or scores ``(N, C)`` (the arg-max is the prediction) or labels ``(N,)``.
+    targets : torch.Tensor
+        True labels ``(N,)``.
+
+    Returns
+    -------
+    float
+        Accuracy in ``[0, 1]``.
+    """
+    preds = _predicted_labels(outputs, targets)
+    return (preds == targets).float().mean().item()
+
+
+def confusion_matrix(
+    outputs: torch.Tensor, targets: torch.Tensor, *, num_classes: int
+) -> torch.Tensor:
+    """Count predictions per (true class, predicted class) pair.
+
+    Parameters
+    ----------
+    outputs : torch.Tensor
+        Logits ``(N, C)`` or predicted labels ``(N,)``.
+    targets : torch.Tensor
+        True labels ``(N,)``.
+    num_classes : int
+        Number of classes ``C``; labels must lie in ``0 .. C - 1``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(C, C)`` int64 matrix; entry ``[i, j]`` counts samples of class ``i``
+        predicted as ``j``, so the diagonal holds the correct predictions.
+    """
+    check_positive_int(num_classes, "num_classes")
+    preds = _predicted_labels(outputs, targets)
+    for name, labels in (("outputs", preds), ("targets", targets)):
+        if labels.min() < 0 or labels.max() >= num_classes:
+            raise ValueError(
+                f"{name} must hold labels in [0, {num_classes - 1}], got values in "
+                f"[{labels.min().item()}, {labels.max().item()}]"
+            )
+    flat = targets.long() * num_classes + preds.long()
+    return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)

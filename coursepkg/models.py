@@ -1,0 +1,42 @@
+"""Small models the chapters share."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+
+from torch import nn
+
+from coursepkg.utils import check_positive_int
+
+__all__ = ["mlp"]
+
+
+def mlp(sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    """Build a multilayer perceptron ``Linear → activation → … → Linear``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths from input to output, at least two, e.g. ``[64, 256, 256, 10]``
+        for digits with two hidden layers of 256 units.
+    activation : type of torch.nn.Module, default torch.nn.ReLU
+        Activation class placed after every linear layer but the last.
+
+    Returns
+    -------
+    torch.nn.Sequential
+        The network; it outputs logits (no softmax).
+    """
+    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
+        raise ValueError(f"sizes must be a sequence of at least 2 widths, got {sizes!r}")
+    for i, width in enumerate(sizes):
+        check_positive_int(width, f"sizes[{i}]")
+    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+        raise TypeError(f"activation must be a torch.nn.Module class, got {activation!r}")
+    layers: list[nn.Module] = []
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(nn.Linear(fan_in, fan_out))
+        if i < len(sizes) - 2:
+            layers.append(activation())
+    return nn.Sequential(*layers)

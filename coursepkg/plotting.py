@@ -1,0 +1,110 @@
+"""Figures the chapters share: learning curves of one run, several runs compared."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import matplotlib.pyplot as plt
+from matplotlib.axes import Axes
+
+from coursepkg.training import History
+
+__all__ = ["plot_learning_curves", "plot_runs"]
+
+_LABELS = {
+    "train_loss": "training loss",
+    "val_loss": "validation loss",
+    "train_acc": "training accuracy",
+    "val_acc": "validation accuracy",
+    "lr": "learning rate",
+}
+
+
+def _axes(ax: Axes | None) -> Axes:
+    return plt.subplots(figsize=(6, 4))[1] if ax is None else ax
+
+
+def plot_learning_curves(
+    history: History, *, metric: str = "loss", ax: Axes | None = None, title: str | None = None
+) -> Axes:
+    """Plot training and validation curves of one run against the epoch.
+
+    Parameters
+    ----------
+    history : History
+        The run, as returned by :func:`coursepkg.training.fit`.
+    metric : {"loss", "acc"}, default "loss"
+        Which pair of curves to draw.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when not given.
+    title : str, optional
+        Title of the axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on. The best epoch is marked with a dotted vertical line.
+    """
+    if not isinstance(history, History):
+        raise TypeError(f"history must be a History, got {type(history).__name__}")
+    if metric not in ("loss", "acc"):
+        raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
+    if not history.epoch:
+        raise ValueError("history is empty: there is nothing to plot")
+    ax = _axes(ax)
+    for split in ("train", "val"):
+        key = f"{split}_{metric}"
+        ax.plot(history.epoch, getattr(history, key), label=_LABELS[key])
+    if history.best_epoch is not None:
+        ax.axvline(
+            history.best_epoch,
+            color="gray",
+            linestyle=":",
+            label=f"best epoch ({history.best_epoch})",
+        )
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("cross-entropy loss" if metric == "loss" else "accuracy")
+    ax.set_title(title or f"Learning curves ({'loss' if metric == 'loss' else 'accuracy'})")
+    ax.legend()
+    return ax
+
+
+def plot_runs(
+    runs: Mapping[str, History],
+    *,
+    metric: str = "val_acc",
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Compare one metric across several runs, one line per run.
+
+    Parameters
+    ----------
+    runs : mapping of str to History
+        Run label → history, e.g. ``{"p = 0.5": history}``.
+    metric : str, default "val_acc"
+        One of ``train_loss``, ``val_loss``, ``train_acc``, ``val_acc``, ``lr``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when not given.
+    title : str, optional
+        Title of the axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    if metric not in _LABELS:
+        raise ValueError(f"metric must be one of {sorted(_LABELS)}, got {metric!r}")
+    if not isinstance(runs, Mapping) or not runs:
+        raise ValueError("runs must be a non-empty mapping of label to History")
+    ax = _axes(ax)
+    for label, history in runs.items():
+        if not isinstance(history, History):
+            raise TypeError(f"runs[{label!r}] must be a History, got {type(history).__name__}")
+        ax.plot(history.epoch, getattr(history, metric), label=str(label))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(_LABELS[metric])
+    ax.set_title(title or f"{_LABELS[metric].capitalize()} by run")
+    ax.legend()
+    return ax

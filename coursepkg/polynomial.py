@@ -1,0 +1,81 @@
+"""Least-squares polynomial regression: the model whose capacity is one number, the degree."""
+
+from __future__ import annotations
+
+import torch
+
+from coursepkg.utils import check_positive_int
+
+__all__ = ["fit_polynomial", "mean_squared_error", "polynomial_features", "predict_polynomial"]
+
+
+def _check_1d(x: object, name: str) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
+    if x.ndim != 1 or len(x) == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
+    return x
+
+
+def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
+    """Return the Vandermonde matrix ``[1, x, x², …, x^degree]``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Inputs of shape ``(N,)``.
+    degree : int
+        Highest power, ``>= 0``.
+
+    Returns
+    -------
+    torch.Tensor
+        Matrix of shape ``(N, degree + 1)`` whose column ``k`` is ``x**k``.
+    """
+    _check_1d(x, "x")
+    check_positive_int(degree, "degree", minimum=0)
+    powers = torch.arange(degree + 1, dtype=x.dtype, device=x.device)  # (D + 1,)
+    return x[:, None] ** powers  # (N, D + 1)
+
+
+def fit_polynomial(x: torch.Tensor, y: torch.Tensor, degree: int) -> torch.Tensor:
+    """Fit a polynomial by least squares, ``w = argmin ‖Φw − y‖²`` with ``Φ`` the features.
+
+    Parameters
+    ----------
+    x, y : torch.Tensor
+        Inputs and targets of shape ``(N,)``.
+    degree : int
+        Degree of the polynomial, ``>= 0``. With ``degree >= N - 1`` the
+        polynomial can pass through every training point.
+
+    Returns
+    -------
+    torch.Tensor
+        Coefficients ``(degree + 1,)``, lowest power first.
+    """
+    phi = polynomial_features(x, degree)  # (N, D + 1)
+    _check_1d(y, "y")
+    if len(y) != len(x):
+        raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
+    # gelsd (SVD based) returns the minimum-norm solution when the system is
+    # under-determined (degree >= N), where the default QR driver would fail.
+    return torch.linalg.lstsq(phi, y[:, None], driver="gelsd").solution[:, 0]
+
+
+def predict_polynomial(coef: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Evaluate the polynomial with coefficients ``coef`` (lowest power first) at ``x``."""
+    _check_1d(coef, "coef")
+    return polynomial_features(x, len(coef) - 1) @ coef
+
+
+def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """Return ``mean((prediction − target)²)`` as a float."""
+    _check_1d(prediction, "prediction")
+    _check_1d(target, "target")
+    if prediction.shape != target.shape:
+        raise ValueError(
+            f"prediction and target must have the same shape, "
+            f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
+    return torch.mean((prediction - target) ** 2).item()

@@ -1,0 +1,256 @@
+"""A small training loop: ``fit`` records what the chapters plot, ``EarlyStopping`` stops it."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from coursepkg.utils import check_positive_int
+
+__all__ = ["EarlyStopping", "History", "evaluate", "fit"]
+
+Batch = tuple[torch.Tensor, torch.Tensor]
+LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+@dataclass
+class History:
+    """Per-epoch record of one training run; epochs are counted from 1.
+
+    Accuracies are ``nan`` when the targets are not class labels (regression).
+    ``train_loss`` is the data loss alone, without any penalty, so runs with and
+    without a penalty are compared on the same scale.
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    val_loss: list[float] = field(default_factory=list)
+    val_acc: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+    best_epoch: int | None = None
+    """Epoch with the lowest validation loss (training loss without validation data)."""
+    stopped_early: bool = False
+
+    def best(self, metric: str = "val_loss") -> float:
+        """Return ``metric`` at :attr:`best_epoch`."""
+        if self.best_epoch is None:
+            raise ValueError("the history is empty")
+        return getattr(self, metric)[self.best_epoch - 1]
+
+
+class EarlyStopping:
+    """Stop when the validation loss has not improved for ``patience`` epochs.
+
+    Parameters
+    ----------
+    patience : int
+        Epochs without improvement to wait before stopping, ``>= 1``.
+    min_delta : float, default 0.0
+        An improvement must lower the best loss by more than this.
+    restore_best : bool, default True
+        When training ends, stopped early or not, load the weights of the best
+        epoch back into the model.
+    """
+
+    def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
+        self.patience = check_positive_int(patience, "patience")
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        self.min_delta = float(min_delta)
+        self.restore_best = restore_best
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the previous run; :func:`fit` calls this when it starts."""
+        self.best_loss = math.inf
+        self.best_state: dict[str, torch.Tensor] | None = None
+        self.wait = 0
+
+    def step(self, loss: float, model: nn.Module) -> bool:
+        """Record one epoch's ``loss``; return ``True`` when training should stop."""
+        if loss < self.best_loss - self.min_delta:
+            self.best_loss, self.wait = loss, 0
+            if self.restore_best:
+                self.best_state = copy.deepcopy(model.state_dict())
+            return False
+        self.wait += 1
+        return self.wait >= self.patience
+
+    def restore(self, model: nn.Module) -> None:
+        """Load the best weights seen into ``model`` (if ``restore_best``)."""
+        if self.restore_best and self.best_state is not None:
+            model.load_state_dict(self.best_state)
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def _is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
+    return outputs.ndim == 2 and targets.ndim == 1 and not targets.is_floating_point()
+
+
+def _run_epoch(
+    model: nn.Module,
+    loader: Iterable[Batch],
+    loss_fn: LossFn,
+    device: torch.device,
+    optimizer: torch.optim.Optimizer | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+) -> tuple[float, float]:
+    """One pass over ``loader``; trains when ``optimizer`` is given. Returns (loss, accuracy)."""
+    # Per batch only references are kept; the sums are taken once per epoch,
+    # so the loop adds no tensor operation and no .item() sync per batch.
+    losses, sizes, outputs_seen, targets_seen = [], [], [], []
+    for x, y in loader:
+        if x.device != device:
+            x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
+        outputs = model(x)
+        loss = loss_fn(outputs, y)
+        if optimizer is not None:
+            total = loss if penalty is None else loss + penalty(model)
+            optimizer.zero_grad(set_to_none=True)
+            total.backward()
+            optimizer.step()
+        losses.append(loss.detach())
+        sizes.append(len(y))
+        outputs_seen.append(outputs.detach())
+        targets_seen.append(y)
+    if not losses:
+        raise ValueError("the loader yielded no batches; it must not be empty")
+    count = sum(sizes)
+    mean_loss = torch.stack(losses) @ torch.tensor(sizes, dtype=losses[0].dtype, device=device)
+    acc = math.nan
+    if all(_is_classification(o, t) for o, t in zip(outputs_seen, targets_seen, strict=True)):
+        correct = (torch.cat(outputs_seen).argmax(dim=1) == torch.cat(targets_seen)).sum()
+        acc = correct.item() / count
+    return mean_loss.item() / count, acc
+
+
+def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None = None) -> dict:
+    """Return the mean loss and the accuracy of ``model`` over ``loader``, in eval mode.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; its train/eval mode is restored afterwards.
+    loader : iterable of (inputs, targets)
+        Batches to evaluate on; must not be empty.
+    loss_fn : callable, optional
+        ``loss_fn(outputs, targets)`` returning a mean loss; cross-entropy by default.
+
+    Returns
+    -------
+    dict
+        ``{"loss": float, "accuracy": float}``; accuracy is ``nan`` for regression targets.
+    """
+    loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
+    was_training = model.training
+    model.eval()
+    try:
+        with torch.inference_mode():
+            loss, acc = _run_epoch(model, loader, loss_fn, _model_device(model))
+    finally:
+        model.train(was_training)
+    return {"loss": loss, "accuracy": acc}
+
+
+def fit(
+    model: nn.Module,
+    train_loader: Iterable[Batch],
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: LossFn | None = None,
+    val_loader: Iterable[Batch] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    early_stopping: EarlyStopping | None = None,
+    progress: bool = True,
+) -> History:
+    """Train ``model`` for up to ``epochs`` epochs and record the learning curves.
+
+    Each epoch trains on ``train_loader`` (the recorded training loss and
+    accuracy are averages over that epoch's batches, taken while the weights
+    change), then evaluates on ``val_loader`` in eval mode, then steps the
+    ``scheduler`` once.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The model; batches are moved to the device of its parameters.
+    train_loader : iterable of (inputs, targets)
+        Training batches, e.g. from :func:`coursepkg.data.make_loader`.
+    epochs : int
+        Maximum number of epochs, ``>= 1``.
+    optimizer : torch.optim.Optimizer
+        Optimizer over the model's parameters.
+    loss_fn : callable, optional
+        ``loss_fn(outputs, targets)``; cross-entropy when not given.
+    val_loader : iterable of (inputs, targets), optional
+        Validation batches, evaluated after every epoch.
+    scheduler : torch.optim.lr_scheduler.LRScheduler, optional
+        Stepped once per epoch.
+    penalty : callable, optional
+        ``penalty(model)`` returns a scalar tensor added to the loss before the
+        backward pass, e.g. an L2 penalty (:ref:`ch-penalties`).
+    early_stopping : EarlyStopping, optional
+        Watches the validation loss (needs ``val_loader``); when it stops
+        training, the best weights are restored if it was built with ``restore_best``.
+    progress : bool, default True
+        Show one tqdm progress bar for the whole run.
+
+    Returns
+    -------
+    History
+        The per-epoch record.
+    """
+    check_positive_int(epochs, "epochs")
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if early_stopping is not None and val_loader is None:
+        raise ValueError("early_stopping needs a val_loader to watch")
+    loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
+    device = _model_device(model)
+    if early_stopping is not None:
+        early_stopping.reset()
+    history = History()
+    best_loss = math.inf
+    bar = tqdm(range(1, epochs + 1), disable=not progress, leave=False, unit="epoch")
+    for epoch in bar:
+        history.lr.append(optimizer.param_groups[0]["lr"])
+        model.train()
+        train_loss, train_acc = _run_epoch(model, train_loader, loss_fn, device, optimizer, penalty)
+        val_loss, val_acc = math.nan, math.nan
+        if val_loader is not None:
+            metrics = evaluate(model, val_loader, loss_fn)
+            val_loss, val_acc = metrics["loss"], metrics["accuracy"]
+        history.epoch.append(epoch)
+        history.train_loss.append(train_loss)
+        history.train_acc.append(train_acc)
+        history.val_loss.append(val_loss)
+        history.val_acc.append(val_acc)
+        watched = val_loss if val_loader is not None else train_loss
+        if watched < best_loss:
+            best_loss, history.best_epoch = watched, epoch
+        if scheduler is not None:
+            scheduler.step()
+        bar.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", refresh=False)
+        if early_stopping is not None and early_stopping.step(val_loss, model):
+            history.stopped_early = True
+            break
+    if early_stopping is not None:
+        early_stopping.restore(model)
+    return history

@@ -1,0 +1,123 @@
+"""Reproducibility and device selection, used at the top of every chapter."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import random
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["check_positive_int", "get_device", "seed_everything", "show_source"]
+
+_MAX_SEED = 2**32 - 1
+
+
+def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
+    """Return ``value`` if it is an integer ``>= minimum``, else raise naming ``name``.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str
+        The argument's name, used in the error message.
+    minimum : int, default 1
+        The smallest allowed value.
+
+    Returns
+    -------
+    int
+        ``value`` itself.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer (``bool`` is refused too).
+    ValueError
+        If ``value < minimum``.
+    """
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def seed_everything(seed: int) -> int:
+    """Seed Python's, NumPy's and PyTorch's random number generators.
+
+    Two runs of the same CPU code after ``seed_everything(seed)`` give identical
+    numbers. GPU kernels may still differ from run to run (see :ref:`setup`).
+
+    Parameters
+    ----------
+    seed : int
+        A seed in ``[0, 2**32 - 1]``.
+
+    Returns
+    -------
+    int
+        The seed, so that it can be logged.
+
+    Raises
+    ------
+    TypeError
+        If ``seed`` is not an integer.
+    ValueError
+        If ``seed`` is outside ``[0, 2**32 - 1]``.
+    """
+    check_positive_int(seed, "seed", minimum=0)
+    if seed > _MAX_SEED:
+        raise ValueError(f"seed must be in [0, 2**32 - 1], got {seed}")
+    seed = int(seed)
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started later
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)  # also seeds every CUDA device
+    return seed
+
+
+def get_device() -> torch.device:
+    """Return the fastest available device: CUDA, then Apple's MPS, then the CPU.
+
+    Returns
+    -------
+    torch.device
+        ``cuda``, ``mps`` or ``cpu``.
+    """
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def show_source(obj: Any) -> Any:
+    """Return the source code of a coursepkg function or class, ready to display.
+
+    The chapters use it to show the teaching implementation they run, so the
+    page and the package can never disagree.
+
+    Parameters
+    ----------
+    obj : function, class or module
+        Anything :func:`inspect.getsource` accepts.
+
+    Returns
+    -------
+    IPython.display.Code
+        Highlighted in a notebook or on the website; plain text elsewhere.
+    """
+    from IPython.display import Code  # imported here: IPython is only needed in notebooks
+
+    try:
+        source = inspect.getsource(obj)
+    except TypeError as error:
+        raise TypeError(
+            f"obj must be a function, class or module, got {type(obj).__name__}"
+        ) from error
+    return Code(source, language="python")
