@@ -1,0 +1,47 @@
+"""Fixtures shared by the unit tests: tiny data sets and a driver for EarlyStopping."""
+
+import pytest
+import torch
+from torch import nn
+
+from coursepkg.data import load_digits_split, make_loader
+from coursepkg.training import EarlyStopping
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return load_digits_split(n_train=300, n_val=100, n_test=100, seed=0)
+
+
+@pytest.fixture
+def blobs():
+    """96 points in 4-D with 3 classes that a linear model separates well."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(96, 4, generator=g)
+    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+    return x, y
+
+
+@pytest.fixture
+def blob_loaders(blobs):
+    """Shuffled training loader of 64 samples (batches 16), fixed-order validation of 32."""
+    x, y = blobs
+    train = make_loader(x[:64], y[:64], batch_size=16, seed=0)
+    val = make_loader(x[64:], y[64:], batch_size=10, shuffle=False)
+    return train, val
+
+
+@pytest.fixture
+def early_stopping_run():
+    """Return ``run(losses, patience, **kwargs) -> (stop_epoch, stopper)`` that feeds
+    ``losses`` to :meth:`EarlyStopping.step` until it says stop (epochs from 1)."""
+
+    def run(losses, patience, **kwargs):
+        stopper = EarlyStopping(patience, **kwargs)
+        model = nn.Linear(1, 1)
+        for epoch, loss in enumerate(losses, start=1):
+            if stopper.step(loss, model):
+                return epoch, stopper
+        return len(losses), stopper
+
+    return run

@@ -1,0 +1,293 @@
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import load_digits
+
+from coursepkg.data import (
+    DIGITS_SIZE,
+    corrupt_labels,
+    load_digits_split,
+    make_loader,
+    make_polynomial_regression,
+    true_function,
+)
+
+# --- make_polynomial_regression -----------------------------------------------------
+
+
+def test_true_function_is_sin_pi_x():
+    x = torch.tensor([0.0, 0.5, -0.5, 1 / 6], dtype=torch.float64)
+    expected = torch.tensor([0.0, 1.0, -1.0, 0.5], dtype=torch.float64)
+    torch.testing.assert_close(true_function(x), expected, rtol=0, atol=1e-12)
+
+
+def test_regression_shapes_dtype_and_range():
+    data = make_polynomial_regression(12, 30, seed=1)
+    assert [t.shape for t in data] == [(12,), (12,), (30,), (30,)]
+    assert all(t.dtype == torch.float64 for t in data)
+    x = torch.cat([data.x_train, data.x_test])
+    assert x.min() >= -1 and x.max() < 1
+
+
+def test_regression_without_noise_is_the_true_function():
+    data = make_polynomial_regression(10, 10, noise=0.0, seed=2)
+    torch.testing.assert_close(data.y_train, true_function(data.x_train), rtol=0, atol=0)
+    torch.testing.assert_close(data.y_test, true_function(data.x_test), rtol=0, atol=0)
+
+
+def test_regression_noise_has_the_requested_spread():
+    data = make_polynomial_regression(10, 20_000, noise=0.3, seed=3)
+    residual = data.y_test - true_function(data.x_test)
+    assert residual.std().item() == pytest.approx(0.3, rel=0.03)
+    assert abs(residual.mean().item()) < 0.01
+
+
+def test_regression_is_deterministic_by_seed():
+    a, b = make_polynomial_regression(seed=5), make_polynomial_regression(seed=5)
+    c = make_polynomial_regression(seed=6)
+    assert all(torch.equal(s, t) for s, t in zip(a, b, strict=True))
+    assert not torch.equal(a.x_train, c.x_train)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"n_train": 0}, ValueError, "n_train"),
+        ({"n_train": 2.5}, TypeError, "n_train"),
+        ({"n_test": -1}, ValueError, "n_test"),
+        ({"n_test": None}, TypeError, "n_test"),
+        ({"noise": -0.1}, ValueError, "noise"),
+        ({"noise": math.nan}, ValueError, "noise"),
+        ({"noise": math.inf}, ValueError, "noise"),
+        ({"noise": "0.1"}, ValueError, "noise"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 0.5}, TypeError, "seed"),
+    ],
+)
+def test_regression_rejects_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        make_polynomial_regression(**kwargs)
+
+
+# --- load_digits_split ----------------------------------------------------------------
+
+
+def _affine_residual(a, b):
+    """Largest residual of fitting each column of ``b`` as ``scale * a + shift``."""
+    ca, cb = a.double() - a.double().mean(0), b.double() - b.double().mean(0)
+    scale = (ca * cb).sum(0) / (ca * ca).sum(0).clamp_min(1e-12)
+    return (cb - scale * ca).abs().max().item()
+
+
+def test_digits_shapes_and_dtypes(digits):
+    sizes = [300, 300, 100, 100, 100, 100]
+    assert [len(t) for t in digits] == sizes
+    assert [t.dtype for t in digits] == [torch.float32, torch.int64] * 3
+    assert digits.x_train.shape[1] == digits.x_val.shape[1] == digits.x_test.shape[1] == 64
+    for labels in (digits.y_train, digits.y_val, digits.y_test):
+        assert labels.min() >= 0 and labels.max() <= 9
+
+
+def test_digits_without_n_train_partition_the_whole_data_set():
+    split = load_digits_split(n_val=300, n_test=200, seed=4)
+    assert len(split.x_train) + len(split.x_val) + len(split.x_test) == DIGITS_SIZE == 1797
+    raw_x, raw_y = load_digits(return_X_y=True)
+    x = torch.cat([split.x_train, split.x_val, split.x_test])
+    y = torch.cat([split.y_train, split.y_val, split.y_test])
+    # Same class counts and as many distinct images as the raw data: no row repeated or lost.
+    np.testing.assert_array_equal(torch.bincount(y).numpy(), np.bincount(raw_y))
+    assert len(torch.unique(x, dim=0)) == len(np.unique(raw_x, axis=0))
+    # Column by column the values are the raw pixels under one increasing affine map.
+    sorted_std, _ = x.sort(dim=0)
+    raw_sorted = torch.as_tensor(np.sort(raw_x, axis=0))
+    assert _affine_residual(raw_sorted, sorted_std) < 1e-4
+
+
+def test_digits_splits_do_not_overlap(digits):
+    rows = {tuple(r) for r in digits.x_train.tolist()}
+    val = {tuple(r) for r in digits.x_val.tolist()}
+    test = {tuple(r) for r in digits.x_test.tolist()}
+    # sklearn's digits hold no duplicate images, so a shared row means a shared image.
+    assert not rows & val and not rows & test and not val & test
+
+
+def test_digits_is_deterministic_by_seed(digits):
+    again = load_digits_split(n_train=300, n_val=100, n_test=100, seed=0)
+    other = load_digits_split(n_train=300, n_val=100, n_test=100, seed=1)
+    assert all(torch.equal(a, b) for a, b in zip(digits, again, strict=True))
+    assert not torch.equal(digits.y_test, other.y_test)
+
+
+def test_growing_n_train_keeps_val_and_test_and_extends_train():
+    small = load_digits_split(n_train=80, seed=3)
+    big = load_digits_split(n_train=400, seed=3)
+    assert torch.equal(small.y_val, big.y_val)
+    assert torch.equal(small.y_test, big.y_test)
+    assert torch.equal(small.y_train, big.y_train[:80])
+    # The images are standardized with different statistics, so compare them up to
+    # one per-pixel affine map shared by all rows.
+    x_small = torch.cat([small.x_train, small.x_val, small.x_test])
+    x_big = torch.cat([big.x_train[:80], big.x_val, big.x_test])
+    assert _affine_residual(x_big, x_small) < 1e-4
+    # The check has teeth: the same images in another order do not fit.
+    assert _affine_residual(x_big.flip(0), x_small) > 0.1
+
+
+def test_digits_are_standardized_with_training_statistics(digits):
+    train_std = digits.x_train.std(dim=0, correction=0)
+    torch.testing.assert_close(digits.x_train.mean(dim=0), torch.zeros(64), rtol=0, atol=1e-5)
+    # Pixels with spread get unit variance; nearly constant ones are only centred.
+    assert (train_std <= 1 + 1e-5).all()
+    spread = train_std > 0.99
+    assert spread.sum() > 40
+    torch.testing.assert_close(train_std[spread], torch.ones(int(spread.sum())))
+    # Validation is standardized with the training statistics, not its own.
+    assert digits.x_val.mean(dim=0).abs().max() > 0.05
+    assert torch.isfinite(torch.cat([digits.x_val, digits.x_test])).all()
+    assert (digits.x_train[:, 0] == 0).all()  # pixel 0 is blank in every digit
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"n_train": 0}, ValueError, "n_train"),
+        ({"n_train": -5}, ValueError, "n_train"),
+        ({"n_train": 2.5}, TypeError, "n_train"),
+        ({"n_train": 1078}, ValueError, "n_train"),
+        ({"n_val": 0}, ValueError, "n_val"),
+        ({"n_val": "360"}, TypeError, "n_val"),
+        ({"n_test": -1}, ValueError, "n_test"),
+        ({"n_val": 1000, "n_test": 1000}, ValueError, r"n_val \+ n_test"),
+        ({"n_val": 900, "n_test": 897}, ValueError, r"n_val \+ n_test"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_digits_rejects_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        load_digits_split(**kwargs)
+
+
+# --- corrupt_labels ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def labels():
+    return torch.arange(2000) % 10
+
+
+def test_corrupt_nothing_returns_an_equal_copy(labels):
+    out = corrupt_labels(labels, 0.0)
+    assert torch.equal(out, labels)
+    out[0] = 9
+    assert labels[0] == 0
+
+
+def test_corrupt_everything_makes_labels_independent_of_the_originals(labels):
+    original = labels.clone()
+    out = corrupt_labels(labels, 1.0, seed=1)
+    assert torch.equal(labels, original)  # input not mutated
+    assert out.dtype == labels.dtype
+    assert (out != labels).float().mean().item() == pytest.approx(0.9, abs=0.03)
+    counts = torch.bincount(out, minlength=10)
+    assert len(counts) == 10 and counts.min() > 150 and counts.max() < 250
+
+
+def test_corrupt_fraction_replaces_that_many_labels(labels):
+    out = corrupt_labels(labels, 0.3, seed=2)
+    changed = (out != labels).sum().item()
+    assert changed <= 600
+    assert changed == pytest.approx(0.3 * 0.9 * 2000, abs=60)
+
+
+def test_corrupt_labels_respects_num_classes_and_seed(labels):
+    binary = corrupt_labels(labels % 2, 1.0, num_classes=2, seed=0)
+    assert set(binary.tolist()) == {0, 1}
+    assert torch.equal(corrupt_labels(labels, 0.5, seed=7), corrupt_labels(labels, 0.5, seed=7))
+    assert not torch.equal(corrupt_labels(labels, 0.5, seed=7), corrupt_labels(labels, 0.5, seed=8))
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "error", "name"),
+    [
+        ((torch.zeros(4), 0.5), {}, TypeError, "labels"),
+        ((torch.zeros(2, 2, dtype=torch.long), 0.5), {}, TypeError, "labels"),
+        (([0, 1, 2], 0.5), {}, TypeError, "labels"),
+        ((torch.zeros(4, dtype=torch.long), -0.1), {}, ValueError, "fraction"),
+        ((torch.zeros(4, dtype=torch.long), 1.5), {}, ValueError, "fraction"),
+        ((torch.zeros(4, dtype=torch.long), math.nan), {}, ValueError, "fraction"),
+        ((torch.zeros(4, dtype=torch.long), "0.5"), {}, ValueError, "fraction"),
+        ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 1}, ValueError, "num_classes"),
+        ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 2.0}, TypeError, "num_classes"),
+        ((torch.zeros(4, dtype=torch.long), 0.5), {"seed": -2}, ValueError, "seed"),
+    ],
+)
+def test_corrupt_labels_rejects_bad_arguments(args, kwargs, error, name):
+    with pytest.raises(error, match=name):
+        corrupt_labels(*args, **kwargs)
+
+
+# --- make_loader ------------------------------------------------------------------------
+
+
+def _epoch(loader):
+    xs, ys = zip(*loader, strict=True)
+    return torch.cat(xs), torch.cat(ys)
+
+
+@pytest.fixture
+def indexed():
+    """Inputs whose only feature is the sample's index, targets the index itself."""
+    return torch.arange(50.0)[:, None], torch.arange(50)
+
+
+def test_loader_covers_every_sample_once_per_epoch(indexed):
+    loader = make_loader(*indexed, batch_size=8, seed=0)
+    for _ in range(2):
+        x, y = _epoch(loader)
+        assert torch.equal(y.sort().values, torch.arange(50))
+        assert torch.equal(x[:, 0].long(), y)  # inputs stay paired with their targets
+
+
+@pytest.mark.parametrize(("batch_size", "sizes"), [(8, [8] * 6 + [2]), (50, [50]), (64, [50])])
+def test_loader_batch_sizes(indexed, batch_size, sizes):
+    loader = make_loader(*indexed, batch_size=batch_size)
+    assert [len(y) for _, y in loader] == sizes
+    assert len(loader) == len(sizes)
+
+
+def test_loader_without_shuffle_keeps_the_order(indexed):
+    x, y = _epoch(make_loader(*indexed, batch_size=7, shuffle=False))
+    assert torch.equal(y, torch.arange(50))
+    assert torch.equal(x, indexed[0])
+
+
+def test_loader_shuffle_is_seeded_and_reshuffles_every_epoch(indexed):
+    a = make_loader(*indexed, batch_size=8, seed=3)
+    b = make_loader(*indexed, batch_size=8, seed=3)
+    c = make_loader(*indexed, batch_size=8, seed=4)
+    first_a, first_b, first_c = _epoch(a)[1], _epoch(b)[1], _epoch(c)[1]
+    assert torch.equal(first_a, first_b)
+    assert not torch.equal(first_a, first_c)
+    assert not torch.equal(first_a, torch.arange(50))
+    second_a = _epoch(a)[1]
+    assert not torch.equal(first_a, second_a)
+    assert torch.equal(second_a, _epoch(b)[1])
+
+
+@pytest.mark.parametrize(
+    ("x", "y", "kwargs", "error", "name"),
+    [
+        ([1.0, 2.0], torch.zeros(2), {}, TypeError, "x and y"),
+        (torch.zeros(2), np.zeros(2), {}, TypeError, "x and y"),
+        (torch.zeros(3), torch.zeros(2), {}, ValueError, "same length"),
+        (torch.zeros(0), torch.zeros(0), {}, ValueError, "x and y"),
+        (torch.zeros(2), torch.zeros(2), {"batch_size": 0}, ValueError, "batch_size"),
+        (torch.zeros(2), torch.zeros(2), {"batch_size": 2.0}, TypeError, "batch_size"),
+        (torch.zeros(2), torch.zeros(2), {"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_loader_rejects_bad_arguments(x, y, kwargs, error, name):
+    with pytest.raises(error, match=name):
+        make_loader(x, y, **kwargs)

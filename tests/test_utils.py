@@ -1,0 +1,94 @@
+import os
+import random
+
+import numpy as np
+import pytest
+import torch
+
+from coursepkg.utils import check_positive_int, get_device, seed_everything
+
+
+def _draws():
+    return torch.rand(5), np.random.rand(5), [random.random() for _ in range(5)]
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**32 - 1, np.int64(123)])
+def test_seed_everything_returns_the_seed_as_int(seed):
+    result = seed_everything(seed)
+    assert result == seed
+    assert type(result) is int
+
+
+def test_same_seed_gives_identical_draws():
+    seed_everything(42)
+    first = _draws()
+    seed_everything(42)
+    second = _draws()
+    assert torch.equal(first[0], second[0])
+    np.testing.assert_array_equal(first[1], second[1])
+    assert first[2] == second[2]
+
+
+def test_different_seeds_give_different_draws():
+    seed_everything(1)
+    first = _draws()
+    seed_everything(2)
+    second = _draws()
+    assert not torch.equal(first[0], second[0])
+    assert not np.array_equal(first[1], second[1])
+    assert first[2] != second[2]
+
+
+def test_seed_everything_sets_pythonhashseed_for_subprocesses(monkeypatch):
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    seed_everything(31)
+    assert os.environ["PYTHONHASHSEED"] == "31"
+
+
+@pytest.mark.parametrize(
+    ("seed", "error"),
+    [
+        (-1, ValueError),
+        (2**32, ValueError),
+        (1.0, TypeError),
+        ("3", TypeError),
+        (None, TypeError),
+        (True, TypeError),
+    ],
+)
+def test_seed_everything_rejects_bad_seeds(seed, error):
+    with pytest.raises(error, match="seed"):
+        seed_everything(seed)
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available() or torch.backends.mps.is_available(), reason="an accelerator exists"
+)
+def test_get_device_is_cpu_without_accelerator():
+    assert get_device() == torch.device("cpu")
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert get_device() == torch.device(expected)
+
+
+@pytest.mark.parametrize(("value", "minimum"), [(1, 1), (5, 1), (0, 0), (np.int32(3), 2)])
+def test_check_positive_int_returns_valid_values_as_int(value, minimum):
+    result = check_positive_int(value, "n", minimum=minimum)
+    assert result == value
+    assert type(result) is int
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(0, ValueError), (-3, ValueError), (2.0, TypeError), (True, TypeError), ("2", TypeError)],
+)
+def test_check_positive_int_names_the_argument(value, error):
+    with pytest.raises(error, match="width"):
+        check_positive_int(value, "width")
