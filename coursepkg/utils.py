@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ast
 import inspect
 import os
 import random
+import textwrap
 from typing import Any
 
 import numpy as np
@@ -96,7 +98,7 @@ def get_device() -> torch.device:
     return torch.device("cpu")
 
 
-def show_source(obj: Any) -> Any:
+def show_source(obj: Any, *, docstring: bool = False) -> Any:
     """Return the source code of a coursepkg function or class, ready to display.
 
     The chapters use it to show the teaching implementation they run, so the
@@ -104,8 +106,10 @@ def show_source(obj: Any) -> Any:
 
     Parameters
     ----------
-    obj : function, class or module
+    obj : function, class or method
         Anything :func:`inspect.getsource` accepts.
+    docstring : bool, default False
+        Keep the docstring; by default it is left out to keep the listing short.
 
     Returns
     -------
@@ -115,9 +119,24 @@ def show_source(obj: Any) -> Any:
     from IPython.display import Code  # imported here: IPython is only needed in notebooks
 
     try:
-        source = inspect.getsource(obj)
+        source = textwrap.dedent(inspect.getsource(obj))
     except TypeError as error:
-        raise TypeError(
-            f"obj must be a function, class or module, got {type(obj).__name__}"
-        ) from error
+        kind = type(obj).__name__
+        raise TypeError(f"obj must be a function, class or method, got {kind}") from error
+    if not docstring:
+        source = _without_docstring(source)
     return Code(source, language="python")
+
+
+def _without_docstring(source: str) -> str:
+    """Remove the docstring of the function or class defined by ``source``."""
+    node = ast.parse(source).body[0]
+    first = node.body[0] if node.body else None
+    if not (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return source
+    lines = source.splitlines(keepends=True)
+    return "".join(lines[: first.lineno - 1] + lines[first.end_lineno :])
