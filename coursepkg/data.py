@@ -83,7 +83,9 @@ def make_polynomial_regression(
     """
     check_positive_int(n_train, "n_train")
     check_positive_int(n_test, "n_test")
-    if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+    if isinstance(noise, bool) or not isinstance(noise, (int, float)):
+        raise TypeError(f"noise must be a number, got {type(noise).__name__}")
+    if not (math.isfinite(noise) and noise >= 0):
         raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
     g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
     x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
@@ -171,7 +173,12 @@ def corrupt_labels(
     torch.Tensor
         A new label tensor; ``labels`` is left unchanged.
     """
-    if not isinstance(labels, torch.Tensor) or labels.ndim != 1 or labels.is_floating_point():
+    if (
+        not isinstance(labels, torch.Tensor)
+        or labels.ndim != 1
+        or labels.is_floating_point()
+        or labels.dtype == torch.bool
+    ):
         raise TypeError("labels must be a 1-D integer tensor")
     if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1):
         raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
@@ -218,6 +225,8 @@ def make_loader(
     """
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("x and y must be tensors")
+    if x.ndim == 0 or y.ndim == 0:
+        raise ValueError("x and y must have a first (sample) dimension, got a 0-d tensor")
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"x and y must have the same length >= 1, got {len(x)} and {len(y)}")
     check_positive_int(batch_size, "batch_size")

@@ -21,7 +21,11 @@ _LABELS = {
 
 
 def _axes(ax: Axes | None) -> Axes:
-    return plt.subplots(figsize=(6, 4))[1] if ax is None else ax
+    if ax is None:
+        return plt.subplots(figsize=(6, 4))[1]
+    if not isinstance(ax, Axes):
+        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
+    return ax
 
 
 def plot_learning_curves(
@@ -63,7 +67,7 @@ def plot_learning_curves(
             label=f"best epoch ({history.best_epoch})",
         )
     ax.set_xlabel("epoch")
-    ax.set_ylabel("cross-entropy loss" if metric == "loss" else "accuracy")
+    ax.set_ylabel("loss" if metric == "loss" else "accuracy")
     ax.set_title(title or f"Learning curves ({'loss' if metric == 'loss' else 'accuracy'})")
     ax.legend()
     return ax
@@ -98,10 +102,11 @@ def plot_runs(
         raise ValueError(f"metric must be one of {sorted(_LABELS)}, got {metric!r}")
     if not isinstance(runs, Mapping) or not runs:
         raise ValueError("runs must be a non-empty mapping of label to History")
-    ax = _axes(ax)
     for label, history in runs.items():
         if not isinstance(history, History):
             raise TypeError(f"runs[{label!r}] must be a History, got {type(history).__name__}")
+    ax = _axes(ax)
+    for label, history in runs.items():
         ax.plot(history.epoch, getattr(history, metric), label=str(label))
     ax.set_xlabel("epoch")
     ax.set_ylabel(_LABELS[metric])

@@ -9,11 +9,18 @@ from coursepkg.utils import check_positive_int
 __all__ = ["fit_polynomial", "mean_squared_error", "polynomial_features", "predict_polynomial"]
 
 
-def _check_1d(x: object, name: str) -> torch.Tensor:
+def _check_1d(x: object, name: str, *, like: torch.Tensor | None = None) -> torch.Tensor:
+    """Require a non-empty 1-D floating-point tensor (of the same dtype as ``like``)."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a tensor, got {type(x).__name__}")
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if x.ndim != 1 or len(x) == 0:
         raise ValueError(f"{name} must be a non-empty 1-D tensor, got shape {tuple(x.shape)}")
+    if like is not None and x.dtype != like.dtype:
+        raise TypeError(
+            f"{name} must have the dtype of the other input ({like.dtype}), got {x.dtype}"
+        )
     return x
 
 
@@ -55,24 +62,27 @@ def fit_polynomial(x: torch.Tensor, y: torch.Tensor, degree: int) -> torch.Tenso
         Coefficients ``(degree + 1,)``, lowest power first.
     """
     phi = polynomial_features(x, degree)  # (N, D + 1)
-    _check_1d(y, "y")
+    _check_1d(y, "y", like=x)
     if len(y) != len(x):
         raise ValueError(f"x and y must have the same length, got {len(x)} and {len(y)}")
     # gelsd (SVD based) returns the minimum-norm solution when the system is
     # under-determined (degree >= N), where the default QR driver would fail.
-    return torch.linalg.lstsq(phi, y[:, None], driver="gelsd").solution[:, 0]
+    # It exists on the CPU only, so the small solve runs there.
+    solution = torch.linalg.lstsq(phi.cpu(), y.cpu()[:, None], driver="gelsd").solution
+    return solution[:, 0].to(x.device)  # (D + 1,)
 
 
 def predict_polynomial(coef: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Evaluate the polynomial with coefficients ``coef`` (lowest power first) at ``x``."""
     _check_1d(coef, "coef")
+    _check_1d(x, "x", like=coef)
     return polynomial_features(x, len(coef) - 1) @ coef
 
 
 def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
     """Return ``mean((prediction − target)²)`` as a float."""
     _check_1d(prediction, "prediction")
-    _check_1d(target, "target")
+    _check_1d(target, "target", like=prediction)
     if prediction.shape != target.shape:
         raise ValueError(
             f"prediction and target must have the same shape, "

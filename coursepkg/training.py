@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
 
 import torch
@@ -35,14 +35,20 @@ class History:
     val_acc: list[float] = field(default_factory=list)
     lr: list[float] = field(default_factory=list)
     best_epoch: int | None = None
-    """Epoch with the lowest validation loss (training loss without validation data)."""
+    """Epoch with the lowest validation loss (training loss without validation data);
+    with early stopping, the epoch whose weights it restores."""
     stopped_early: bool = False
 
     def best(self, metric: str = "val_loss") -> float:
-        """Return ``metric`` at :attr:`best_epoch`."""
+        """Return ``metric`` (e.g. ``"val_acc"``) at :attr:`best_epoch`."""
+        if metric not in _PER_EPOCH:
+            raise ValueError(f"metric must be one of {sorted(_PER_EPOCH)}, got {metric!r}")
         if self.best_epoch is None:
             raise ValueError("the history is empty")
         return getattr(self, metric)[self.best_epoch - 1]
+
+
+_PER_EPOCH = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
 class EarlyStopping:
@@ -61,8 +67,8 @@ class EarlyStopping:
 
     def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
         self.patience = check_positive_int(patience, "patience")
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"min_delta must be a number >= 0, got {min_delta!r}")
+        if not (isinstance(min_delta, (int, float)) and 0 <= min_delta < math.inf):
+            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
         self.min_delta = float(min_delta)
         self.restore_best = restore_best
         self.reset()
@@ -71,12 +77,15 @@ class EarlyStopping:
         """Forget the previous run; :func:`fit` calls this when it starts."""
         self.best_loss = math.inf
         self.best_state: dict[str, torch.Tensor] | None = None
+        self.best_epoch = 0
+        self.epoch = 0
         self.wait = 0
 
     def step(self, loss: float, model: nn.Module) -> bool:
         """Record one epoch's ``loss``; return ``True`` when training should stop."""
+        self.epoch += 1
         if loss < self.best_loss - self.min_delta:
-            self.best_loss, self.wait = loss, 0
+            self.best_loss, self.best_epoch, self.wait = loss, self.epoch, 0
             if self.restore_best:
                 self.best_state = copy.deepcopy(model.state_dict())
             return False
@@ -94,6 +103,15 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+def _check_loader(loader: object, name: str) -> None:
+    """Reject what cannot be a non-empty iterable of batches, before any training."""
+    if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):
+        kind = type(loader).__name__
+        raise TypeError(f"{name} must be an iterable of (inputs, targets) batches, got {kind}")
+    if isinstance(loader, Sized) and len(loader) == 0:
+        raise ValueError(f"{name} is empty: it must yield at least one batch")
+
+
 def _is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
     return outputs.ndim == 2 and targets.ndim == 1 and not targets.is_floating_point()
 
@@ -103,6 +121,7 @@ def _run_epoch(
     loader: Iterable[Batch],
     loss_fn: LossFn,
     device: torch.device,
+    name: str,
     optimizer: torch.optim.Optimizer | None = None,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
 ) -> tuple[float, float]:
@@ -125,7 +144,7 @@ def _run_epoch(
         outputs_seen.append(outputs.detach())
         targets_seen.append(y)
     if not losses:
-        raise ValueError("the loader yielded no batches; it must not be empty")
+        raise ValueError(f"{name} yielded no batches; it must not be empty")
     count = sum(sizes)
     mean_loss = torch.stack(losses) @ torch.tensor(sizes, dtype=losses[0].dtype, device=device)
     acc = math.nan
@@ -152,12 +171,15 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     dict
         ``{"loss": float, "accuracy": float}``; accuracy is ``nan`` for regression targets.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    _check_loader(loader, "loader")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
     model.eval()
     try:
         with torch.inference_mode():
-            loss, acc = _run_epoch(model, loader, loss_fn, _model_device(model))
+            loss, acc = _run_epoch(model, loader, loss_fn, _model_device(model), "loader")
     finally:
         model.train(was_training)
     return {"loss": loss, "accuracy": acc}
@@ -220,6 +242,12 @@ def fit(
         raise TypeError(
             f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
         )
+    _check_loader(train_loader, "train_loader")
+    if val_loader is not None:
+        _check_loader(val_loader, "val_loader")
+    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
+        kind = type(early_stopping).__name__
+        raise TypeError(f"early_stopping must be an EarlyStopping, got {kind}")
     if early_stopping is not None and val_loader is None:
         raise ValueError("early_stopping needs a val_loader to watch")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
@@ -232,7 +260,9 @@ def fit(
     for epoch in bar:
         history.lr.append(optimizer.param_groups[0]["lr"])
         model.train()
-        train_loss, train_acc = _run_epoch(model, train_loader, loss_fn, device, optimizer, penalty)
+        train_loss, train_acc = _run_epoch(
+            model, train_loader, loss_fn, device, "train_loader", optimizer, penalty
+        )
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:
             metrics = evaluate(model, val_loader, loss_fn)
@@ -248,9 +278,12 @@ def fit(
         if scheduler is not None:
             scheduler.step()
         bar.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", refresh=False)
-        if early_stopping is not None and early_stopping.step(val_loss, model):
-            history.stopped_early = True
-            break
+        if early_stopping is not None:
+            stop = early_stopping.step(val_loss, model)
+            history.best_epoch = early_stopping.best_epoch  # the epoch it restores
+            if stop:
+                history.stopped_early = True
+                break
     if early_stopping is not None:
         early_stopping.restore(model)
     return history

@@ -15,10 +15,10 @@ def digits():
 
 @pytest.fixture
 def blobs():
-    """96 points in 4-D with 3 classes that a linear model separates well."""
+    """96 points in 4-D: 3 Gaussian clusters, one per class, that overlap a little."""
     g = torch.Generator().manual_seed(0)
-    x = torch.randn(96, 4, generator=g)
-    y = (x[:, 0] > 0).long() + (x[:, 1] > 0.5).long()
+    y = torch.arange(96) % 3
+    x = 2.5 * torch.eye(4)[y] + torch.randn(96, 4, generator=g)
     return x, y
 
 

@@ -40,11 +40,15 @@ def _train_digits(n_train, seed, *, labels_fraction=0.0, epochs=60, early_stoppi
     )
     train_loader = cp.make_loader(split.x_train, labels, shuffle=False)
     test_loader = cp.make_loader(split.x_test, split.y_test, shuffle=False)
-    return model, history, {
-        "train": cp.evaluate(model, train_loader)["accuracy"],
-        "val": cp.evaluate(model, val_loader),
-        "test": cp.evaluate(model, test_loader)["accuracy"],
-    }
+    return (
+        model,
+        history,
+        {
+            "train": cp.evaluate(model, train_loader)["accuracy"],
+            "val": cp.evaluate(model, val_loader),
+            "test": cp.evaluate(model, test_loader)["accuracy"],
+        },
+    )
 
 
 def test_degree_sweep_test_error_is_u_shaped():
@@ -70,7 +74,7 @@ def test_degree_sweep_test_error_is_u_shaped():
 def test_generalization_gap_shrinks_with_data(seed):
     gaps = []
     for n in (50, 200, 800):
-        _, _, acc = _train_digits(n, seed, epochs=40)
+        _, acc = _train_digits(n, seed, epochs=40)
         assert acc["train"] == 1.0  # the network fits every training set
         gaps.append(acc["train"] - acc["val"]["accuracy"])
     assert gaps[0] > gaps[1] > gaps[2]
@@ -80,21 +84,21 @@ def test_generalization_gap_shrinks_with_data(seed):
 def test_random_labels_are_memorized_at_chance_test_accuracy():
     test_accs = []
     for seed in SEEDS:
-        _, history, acc = _train_digits(200, seed, labels_fraction=1.0, epochs=100)
+        _, acc = _train_digits(200, seed, labels_fraction=1.0, epochs=100)
         assert acc["train"] >= 0.99  # 200 arbitrary labels memorized
         test_accs.append(acc["test"])
     # Chance is 0.1; a single seed may land a few points above it.
     assert all(a < 0.2 for a in test_accs)
     assert np.mean(test_accs) < 0.15
     # The same network on the true labels generalizes.
-    _, _, clean = _train_digits(200, 0, epochs=100)
+    _, clean = _train_digits(200, 0, epochs=100)
     assert clean["test"] > 0.85
 
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_early_stopping_restores_the_best_epoch(seed):
     stopper = cp.EarlyStopping(patience=10)
-    _, history, acc = _train_digits(100, seed, epochs=300, early_stopping=stopper)
+    history, acc = _train_digits(100, seed, epochs=300, early_stopping=stopper)
     assert history.stopped_early
     assert history.epoch[-1] == history.best_epoch + 10
     # The restored weights are those of the best epoch, not the last one.

@@ -61,7 +61,8 @@ def test_regression_is_deterministic_by_seed():
         ({"noise": -0.1}, ValueError, "noise"),
         ({"noise": math.nan}, ValueError, "noise"),
         ({"noise": math.inf}, ValueError, "noise"),
-        ({"noise": "0.1"}, ValueError, "noise"),
+        ({"noise": "0.1"}, TypeError, "noise"),
+        ({"noise": True}, TypeError, "noise"),
         ({"seed": -1}, ValueError, "seed"),
         ({"seed": 0.5}, TypeError, "seed"),
     ],
@@ -92,7 +93,8 @@ def test_digits_shapes_and_dtypes(digits):
 
 def test_digits_without_n_train_partition_the_whole_data_set():
     split = load_digits_split(n_val=300, n_test=200, seed=4)
-    assert len(split.x_train) + len(split.x_val) + len(split.x_test) == DIGITS_SIZE == 1797
+    assert [len(split.x_train), len(split.x_val), len(split.x_test)] == [1297, 300, 200]
+    assert DIGITS_SIZE == 1797
     raw_x, raw_y = load_digits(return_X_y=True)
     x = torch.cat([split.x_train, split.x_val, split.x_test])
     y = torch.cat([split.y_train, split.y_val, split.y_test])
@@ -147,6 +149,18 @@ def test_digits_are_standardized_with_training_statistics(digits):
     assert digits.x_val.mean(dim=0).abs().max() > 0.05
     assert torch.isfinite(torch.cat([digits.x_val, digits.x_test])).all()
     assert (digits.x_train[:, 0] == 0).all()  # pixel 0 is blank in every digit
+
+
+def test_pixels_without_spread_in_a_tiny_training_set_are_only_shifted():
+    split = load_digits_split(n_train=5, seed=0)
+    x = torch.cat([split.x_train, split.x_val, split.x_test])
+    # The std floor of one intensity level keeps every value within the raw range 0..16.
+    assert x.abs().max() <= 16
+    constant = split.x_train.std(dim=0) == 0
+    held_out = torch.cat([split.x_val, split.x_test])[:, constant]
+    assert (held_out != 0).any()
+    # A pixel constant in training is shifted by its training value, not scaled.
+    torch.testing.assert_close(held_out, held_out.round(), rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize(

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursepkg.utils import check_positive_int, get_device, seed_everything
+from coursepkg.utils import check_positive_int, get_device, seed_everything, show_source
 
 
 def _draws():
@@ -92,3 +92,24 @@ def test_check_positive_int_returns_valid_values_as_int(value, minimum):
 def test_check_positive_int_names_the_argument(value, error):
     with pytest.raises(error, match="width"):
         check_positive_int(value, "width")
+
+
+def test_show_source_lists_the_code_without_its_docstring():
+    from coursepkg.polynomial import fit_polynomial
+
+    listing = show_source(fit_polynomial).data
+    assert listing.startswith("def fit_polynomial(")
+    assert "torch.linalg.lstsq" in listing
+    assert "Parameters" not in listing
+    assert "Parameters" in show_source(fit_polynomial, docstring=True).data
+
+
+def test_show_source_of_a_method_is_dedented():
+    from coursepkg.training import EarlyStopping
+
+    assert show_source(EarlyStopping.step).data.startswith("def step(")
+
+
+def test_show_source_rejects_what_has_no_source():
+    with pytest.raises(TypeError, match="obj"):
+        show_source(3)

@@ -74,21 +74,24 @@ def _as_tensor(value: Any) -> torch.Tensor | None:
 def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> str | None:
     """Describe how ``received`` differs from ``expected``; ``None`` when they agree.
 
-    Tensors (and arrays or lists compared with a tensor) must have the same
-    shape and values within ``atol + rtol·|expected|``; numbers likewise;
-    tuples and lists element by element; anything else with ``==``.
+    Tensors and arrays (and lists compared with them) must have the same shape
+    and values within ``atol + rtol·|expected|``, NaN matching NaN; numbers
+    likewise; tuples and lists element by element; anything else with ``==``.
     """
-    if isinstance(expected, torch.Tensor):
+    if isinstance(expected, (torch.Tensor, np.ndarray)):
         got = _as_tensor(received)
         if got is None:
             return f"expected a tensor, got {type(received).__name__}"
-        if got.shape != expected.shape:
-            return f"expected shape {tuple(expected.shape)}, got shape {tuple(got.shape)}"
-        want, got = expected.detach().double().cpu(), got.double().cpu()
+        want = _as_tensor(expected)
+        if got.shape != want.shape:
+            return f"expected shape {tuple(want.shape)}, got shape {tuple(got.shape)}"
+        want, got = want.double().cpu(), got.double().cpu()
         if torch.isnan(got).any() and not torch.isnan(want).any():
             return f"the result contains NaN: {_short(got)}"
         if not torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            worst = int(((got - want).abs().nan_to_num(math.inf)).flatten().argmax())
+            both_nan = torch.isnan(got) & torch.isnan(want)
+            difference = (got - want).abs().nan_to_num(math.inf).masked_fill(both_nan, 0.0)
+            worst = int(difference.flatten().argmax())
             return (
                 f"values differ: expected {_short(want)}, got {_short(got)} "
                 f"(largest difference at flat index {worst})"
@@ -99,7 +102,10 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
             received = received.item()
         if isinstance(received, bool) or not isinstance(received, (Real, np.number)):
             return f"expected a number, got {type(received).__name__} {_short(received)}"
-        if not math.isclose(float(received), float(expected), rel_tol=rtol, abs_tol=atol):
+        both_nan = math.isnan(expected) and math.isnan(float(received))
+        if not both_nan and not math.isclose(
+            float(received), float(expected), rel_tol=rtol, abs_tol=atol
+        ):
             return f"expected {expected!r}, got {received!r}"
         return None
     if isinstance(expected, (tuple, list)):
@@ -111,6 +117,31 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
                 return f"item {i}: {problem}"
         return None
     return None if received == expected else f"expected {_short(expected)}, got {_short(received)}"
+
+
+def _unchanged(before: Any, after: Any) -> bool:
+    """Whether ``after`` still equals its deep copy ``before`` (``True`` when unknowable)."""
+    if isinstance(before, torch.Tensor):
+        return (
+            isinstance(after, torch.Tensor)
+            and before.shape == after.shape
+            and bool(torch.equal(before, after) or torch.allclose(before, after, equal_nan=True))
+        )
+    if isinstance(before, np.ndarray):
+        return np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
+    if isinstance(before, torch.nn.Module):
+        return _unchanged(before.state_dict(), after.state_dict())
+    if isinstance(before, dict):
+        return before.keys() == after.keys() and all(
+            _unchanged(before[k], after[k]) for k in before
+        )
+    if isinstance(before, (list, tuple)):
+        return len(before) == len(after) and all(
+            _unchanged(a, b) for a, b in zip(before, after, strict=True)
+        )
+    if isinstance(before, (int, float, str, bytes, bool, type(None))):
+        return True  # immutable
+    return True  # an object without value equality: nothing to tell
 
 
 def _report(feedback: Feedback) -> Feedback:
@@ -164,6 +195,8 @@ def check_function(
     Feedback
         Also printed as one line.
     """
+    if not cases:
+        raise ValueError("cases must hold at least one tuple of arguments")
     if not callable(student):
         return _report(
             Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
@@ -177,18 +210,13 @@ def check_function(
         expected = reference(*args)
         try:
             problem = compare(expected, received, rtol=rtol, atol=atol)
-            changed = next(
-                (
-                    i
-                    for i, (a, b) in enumerate(zip(args, given, strict=True))
-                    if compare(a, b, rtol=0.0, atol=0.0) is not None
-                ),
-                None,
-            )
+            changed = [
+                i for i, (a, b) in enumerate(zip(args, given, strict=True)) if not _unchanged(a, b)
+            ]
         except Exception as error:  # a strange returned object: report it, do not raise
-            problem, changed = f"the result could not be compared ({error})", None
-        if changed is not None:
-            problem = f"your function changed its argument {changed + 1} in place"
+            problem, changed = f"the result could not be compared ({error})", []
+        if changed:
+            problem = f"your function changed its argument {changed[0] + 1} in place"
         if problem is not None:
             text = f"case {number} of {len(cases)}: {problem}" + (f". Hint: {hint}" if hint else "")
             return _report(Feedback(exercise, "failed", text))

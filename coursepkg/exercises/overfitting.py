@@ -45,6 +45,8 @@ def reference_early_stopping_epochs(val_losses: Sequence[float], patience: int) 
     lowest validation loss, or at the last epoch if that never happens; the best
     epoch is the one with the lowest loss up to the stop (the first on ties).
     """
+    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+        raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
     best_epoch, best = 0, float("inf")
     for epoch, loss in enumerate(val_losses, start=1):
         if loss < best:
@@ -55,13 +57,14 @@ def reference_early_stopping_epochs(val_losses: Sequence[float], patience: int) 
 
 
 def _degree_cases() -> list[tuple[Any, ...]]:
+    # (n_train, noise, max_degree, seed), chosen so that the answers differ: 3, 6, 1, 5.
+    settings = [(15, 0.2, 10, 0), (40, 0.02, 12, 1), (30, 0.2, 2, 3), (60, 0.05, 12, 4)]
     cases = []
-    for seed, (n_train, max_degree) in enumerate([(15, 10), (30, 12), (8, 6)]):
-        data = make_polynomial_regression(n_train, 200, noise=0.2, seed=seed)
-        half = len(data.x_test) // 2  # the first half of the test points serve as validation
-        cases.append(
-            (data.x_train, data.y_train, data.x_test[:half], data.y_test[:half], max_degree)
-        )
+    for n_train, noise, max_degree, seed in settings:
+        data = make_polynomial_regression(n_train, 200, noise=noise, seed=seed)
+        # The first half of the test points serve as validation data.
+        x_val, y_val = data.x_test[:100], data.y_test[:100]
+        cases.append((data.x_train, data.y_train, x_val, y_val, max_degree))
     return cases
 
 

@@ -1,0 +1,305 @@
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from coursepkg.data import make_polynomial_regression
+from coursepkg.exercises import overfitting
+from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
+from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
+
+# --- compare ----------------------------------------------------------------------------
+
+T = torch.tensor([1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize(
+    ("expected", "received", "kwargs"),
+    [
+        (T, T.clone(), {}),
+        (T, T * (1 + 1e-7), {}),
+        (T, [1.0, 2.0, 3.0], {}),
+        (T, np.array([1, 2, 3]), {}),
+        (T, T + 0.05, {"atol": 0.1}),
+        (torch.tensor([math.nan, 1.0]), torch.tensor([math.nan, 1.0]), {}),
+        (2.0, 2.0 + 1e-9, {}),
+        (2, np.int64(2), {}),
+        (2.0, torch.tensor(2.0), {}),
+        (100.0, 101.0, {"rtol": 0.02}),
+        ((1, T), [1.0, T.clone()], {}),
+        ("relu", "relu", {}),
+        (None, None, {}),
+    ],
+)
+def test_compare_accepts_matching_values(expected, received, kwargs):
+    assert compare(expected, received, **kwargs) is None
+
+
+@pytest.mark.parametrize(
+    ("expected", "received", "message"),
+    [
+        (T, T[:2], "expected shape (3,), got shape (2,)"),
+        (T, T[None], "expected shape (3,), got shape (1, 3)"),
+        (T, torch.tensor([1.0, math.nan, 3.0]), "contains NaN"),
+        (T, T + 1e-3, "values differ"),
+        (T, "abc", "expected a tensor, got str"),
+        (T, None, "expected shape (3,), got shape ()"),
+        (2.0, 2.1, "expected 2.0, got 2.1"),
+        (2.0, "2.0", "expected a number, got str"),
+        (1, True, "expected a number, got bool"),
+        (2.0, T, "expected a number, got Tensor"),
+        ((1, 2), (1,), "expected a sequence of 2 items"),
+        ((1, 2), 12, "expected a sequence of 2 items"),
+        ([1, T], [1, T + 1], "item 1: values differ"),
+        ("relu", "tanh", "expected 'relu', got 'tanh'"),
+    ],
+)
+def test_compare_describes_the_difference(expected, received, message):
+    problem = compare(expected, received)
+    assert problem is not None
+    assert message in problem
+
+
+def test_compare_message_shows_both_values_and_the_worst_index():
+    problem = compare(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.5, 3.0]))
+    assert "expected tensor of shape (3,) [1, 2, 3]" in problem
+    assert "got tensor of shape (3,) [1, 2.5, 3]" in problem
+    assert "flat index 1" in problem
+
+
+def test_compare_worst_index_ignores_matching_nans():
+    problem = compare(torch.tensor([math.nan, 1.0]), torch.tensor([math.nan, 2.0]))
+    assert "flat index 1" in problem
+
+
+# --- check_function / check_value --------------------------------------------------------
+
+
+def _double(x):
+    return 2 * x
+
+
+CASES = [(torch.tensor([1.0, -2.0]),), (torch.arange(6.0).reshape(2, 3),)]
+
+
+def _stub(*args):
+    raise NotImplementedError
+
+
+def _crashes(x):
+    return {}["missing"]
+
+
+def _in_place(x):
+    out = 2 * x
+    x.zero_()
+    return out
+
+
+class Weird:
+    def __eq__(self, other):
+        raise RuntimeError("no comparing me")
+
+
+@pytest.mark.parametrize(
+    ("student", "status", "parts"),
+    [
+        (_double, "passed", ["all 2 cases agree with the reference"]),
+        (lambda x: 2 * x + (x < 0), "failed", ["case 1 of 2", "expected", "got"]),
+        (lambda x: x.sum(), "failed", ["case 1 of 2", "expected shape (2,), got shape ()"]),
+        (_stub, "not implemented", ["not implemented yet"]),
+        (_crashes, "error", ["your code raised KeyError", "missing"]),
+        (42, "failed", ["expected a function, got int"]),
+        (_in_place, "failed", ["case 1 of 2", "changed its argument 1 in place"]),
+    ],
+)
+def test_check_function_reports_every_outcome(capsys, student, status, parts):
+    feedback = check_function("double", student, _double, CASES)
+    assert isinstance(feedback, Feedback)
+    assert feedback.status == status
+    assert feedback.passed is (status == "passed")
+    assert all(part in feedback.message for part in parts)
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_check_function_keeps_the_reference_inputs_intact():
+    cases, seen = [(torch.tensor([1.0, 2.0]),)], []
+
+    def reference(x):
+        seen.append(x.clone())
+        return 2 * x
+
+    check_function("double", _in_place, reference, cases)
+    assert torch.equal(seen[0], torch.tensor([1.0, 2.0]))
+    assert torch.equal(cases[0][0], torch.tensor([1.0, 2.0]))
+
+
+def test_check_function_reports_a_result_that_cannot_be_compared():
+    feedback = check_function("name", lambda: Weird(), lambda: "relu", [()])
+    assert feedback.status == "failed"
+    assert "could not be compared" in feedback.message
+    assert "no comparing me" in feedback.message
+
+
+def _nearly_double(x):
+    return 2 * x + 1e-3
+
+
+def test_check_function_applies_tolerances_and_hint():
+    nearly = _nearly_double
+    assert check_function("d", nearly, _double, CASES, atol=1e-2).passed
+    feedback = check_function("d", nearly, _double, CASES, hint="multiply by two")
+    assert feedback.message.endswith(". Hint: multiply by two")
+
+
+@pytest.mark.parametrize("argument", [nn.Linear(2, 2), np.array([1.0, 2.0])])
+def test_check_function_accepts_untouched_non_tensor_arguments(argument):
+    assert check_function("count", lambda a: 1, lambda a: 1, [(argument,)]).passed
+
+
+def test_feedback_string_has_a_symbol_per_status():
+    assert str(Feedback("ex", "passed", "ok")) == "✅ ex: ok"
+    assert str(Feedback("ex", "failed", "no")).startswith("❌ ex: ")
+    assert str(Feedback("ex", "not implemented", "todo")).startswith("✏️ ex: ")
+    assert str(Feedback("ex", "error", "boom")).startswith("💥 ex: ")
+    with pytest.raises(AttributeError):
+        Feedback("ex", "passed", "ok").status = "failed"  # frozen
+
+
+@pytest.mark.parametrize(
+    ("received", "status", "part"),
+    [
+        (0.5, "passed", "correct"),
+        (lambda: 0.5, "passed", "correct"),
+        (torch.tensor(0.5), "passed", "correct"),
+        (0.6, "failed", "expected 0.5, got 0.6. Hint: halve it"),
+        ("0.5", "failed", "expected a number, got str"),
+        (_stub, "not implemented", "not implemented yet"),
+        (_double, "error", "your code raised TypeError"),
+        (lambda: 1 / 0, "error", "your code raised ZeroDivisionError"),
+    ],
+)
+def test_check_value_reports_every_outcome(capsys, received, status, part):
+    feedback = check_value("half", received, 0.5, hint="halve it")
+    assert feedback.status == status
+    assert part in feedback.message
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_check_value_reports_an_answer_that_cannot_be_compared():
+    feedback = check_value("activation", Weird(), "relu")
+    assert feedback.status == "failed"
+    assert "could not be compared" in feedback.message
+
+
+# --- overfitting ------------------------------------------------------------------------
+
+
+def test_the_references_pass_their_own_checks():
+    assert overfitting.check_best_degree(overfitting.reference_best_degree).passed
+    assert overfitting.check_early_stopping_epochs(
+        overfitting.reference_early_stopping_epochs
+    ).passed
+
+
+@pytest.mark.parametrize(
+    ("losses", "patience", "expected"),
+    [
+        ([1.0, 0.8, 0.7, 0.75, 0.9, 1.1], 2, (3, 5)),
+        ([1.0, 0.9, 0.8, 0.7], 3, (4, 4)),
+        ([0.5, 0.6, 0.4, 0.45, 0.5, 0.55, 0.6], 3, (3, 6)),
+        ([0.3, 0.3, 0.3, 0.3], 2, (1, 3)),
+        ([2.0], 1, (1, 1)),
+    ],
+)
+def test_reference_early_stopping_epochs_known_answers(losses, patience, expected):
+    assert overfitting.reference_early_stopping_epochs(losses, patience) == expected
+
+
+def test_reference_early_stopping_epochs_agrees_with_early_stopping(early_stopping_run):
+    rng = random.Random(0)
+    for _ in range(300):
+        losses = [round(rng.uniform(0, 1), 1) for _ in range(rng.randint(1, 15))]  # with ties
+        patience = rng.randint(1, 5)
+        stop, stopper = early_stopping_run(losses, patience)
+        best = losses.index(stopper.best_loss) + 1
+        assert overfitting.reference_early_stopping_epochs(losses, patience) == (best, stop)
+
+
+def _validation_errors_numpy(x_train, y_train, x_val, y_val, max_degree):
+    x_train, y_train, x_val, y_val = (t.numpy() for t in (x_train, y_train, x_val, y_val))
+    return np.array(
+        [
+            np.mean((np.polyval(np.polyfit(x_train, y_train, d), x_val) - y_val) ** 2)
+            for d in range(max_degree + 1)
+        ]
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+def test_reference_best_degree_matches_numpy(seed):
+    data = make_polynomial_regression(20, 200, seed=seed)
+    args = (data.x_train, data.y_train, data.x_test, data.y_test, 9)
+    errors = _validation_errors_numpy(*args)
+    first, second = np.sort(errors)[:2]
+    assert second > first * (1 + 1e-6)  # a clear winner, not a rounding tie
+    assert overfitting.reference_best_degree(*args) == int(np.argmin(errors))
+
+
+def test_reference_best_degree_breaks_ties_towards_the_lowest_degree():
+    x = torch.tensor([-1.0, 1.0], dtype=torch.float64)
+    zeros, y_val = torch.zeros(2, dtype=torch.float64), torch.tensor([1.0, -1.0]).double()
+    # Zero targets: every degree fits the zero polynomial, so all errors are equal.
+    assert overfitting.reference_best_degree(x, zeros, x, y_val, 4) == 0
+
+
+def _degree_by_training_error(x_train, y_train, x_val, y_val, max_degree):
+    errors = [
+        mean_squared_error(
+            predict_polynomial(fit_polynomial(x_train, y_train, d), x_train), y_train
+        )
+        for d in range(max_degree + 1)
+    ]
+    return min(range(max_degree + 1), key=errors.__getitem__)
+
+
+def _epochs_from_zero(val_losses, patience):
+    best, stop = overfitting.reference_early_stopping_epochs(val_losses, patience)
+    return best - 1, stop - 1
+
+
+def _ties_improve(val_losses, patience):
+    best_epoch, best = 0, math.inf
+    for epoch, loss in enumerate(val_losses, start=1):
+        if loss <= best:
+            best_epoch, best = epoch, loss
+        elif epoch - best_epoch >= patience:
+            return best_epoch, epoch
+    return best_epoch, len(val_losses)
+
+
+@pytest.mark.parametrize(
+    ("check", "student", "status"),
+    [
+        (overfitting.check_best_degree, _degree_by_training_error, "failed"),
+        (overfitting.check_best_degree, lambda *args: 3, "failed"),
+        (overfitting.check_best_degree, _stub, "not implemented"),
+        (overfitting.check_best_degree, lambda x, y: 3, "error"),
+        (overfitting.check_early_stopping_epochs, _epochs_from_zero, "failed"),
+        (overfitting.check_early_stopping_epochs, _ties_improve, "failed"),
+        (overfitting.check_early_stopping_epochs, "(3, 5)", "failed"),
+    ],
+)
+def test_plausible_wrong_answers_fail(capsys, check, student, status):
+    feedback = check(student)
+    assert feedback.status == status
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_wrong_answers_get_the_hint():
+    feedback = overfitting.check_early_stopping_epochs(_ties_improve)
+    assert "case 4 of 5" in feedback.message
+    assert "a loss equal to the best is not an improvement" in feedback.message
