@@ -40,15 +40,12 @@ def _train_digits(n_train, seed, *, labels_fraction=0.0, epochs=60, early_stoppi
     )
     train_loader = cp.make_loader(split.x_train, labels, shuffle=False)
     test_loader = cp.make_loader(split.x_test, split.y_test, shuffle=False)
-    return (
-        model,
-        history,
-        {
-            "train": cp.evaluate(model, train_loader)["accuracy"],
-            "val": cp.evaluate(model, val_loader),
-            "test": cp.evaluate(model, test_loader)["accuracy"],
-        },
-    )
+    accuracy = {
+        "train": cp.evaluate(model, train_loader)["accuracy"],
+        "val": cp.evaluate(model, val_loader),
+        "test": cp.evaluate(model, test_loader)["accuracy"],
+    }
+    return history, accuracy
 
 
 def test_degree_sweep_test_error_is_u_shaped():
