@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # What the executed outputs depend on besides the notebooks themselves.
 CODE_HASH = $(shell cat constraints.txt $$(find coursepkg -name '*.py' | sort) | sha256sum | cut -c1-16)
 
-.PHONY: help install book test lint format clean
+.PHONY: help install book test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -29,14 +29,17 @@ book: $(STAMP)  ## execute the notebooks and build the website into _build/html
 
 lint: $(STAMP)  ## ruff: style and static checks
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check coursepkg tests conftest.py
+	$(BIN)/ruff format --check coursepkg tests benchmarks conftest.py
 
 test: lint  ## every test: lint, unit and claims tests, notebooks (nbmake), then the book build
 	$(BIN)/python -m pytest
 	$(MAKE) book
 
 format: $(STAMP)  ## format the code with ruff
-	$(BIN)/ruff format coursepkg tests conftest.py
+	$(BIN)/ruff format coursepkg tests benchmarks conftest.py
 
 clean:  ## remove the build and the virtual environment
 	rm -rf _build $(VENV)
+
+bench: $(STAMP)  ## time fit() against a bare PyTorch loop (ratio of medians)
+	$(BIN)/python benchmarks/fit_overhead.py
