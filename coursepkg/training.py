@@ -256,7 +256,7 @@ def fit(
         early_stopping.reset()
     history = History()
     best_loss = math.inf
-    bar = tqdm(range(1, epochs + 1), disable=not progress, leave=False, unit="epoch")
+    bar = tqdm(range(1, epochs + 1), disable=not progress, leave=True, unit="epoch")
     for epoch in bar:
         history.lr.append(optimizer.param_groups[0]["lr"])
         model.train()
@@ -284,6 +284,7 @@ def fit(
             if stop:
                 history.stopped_early = True
                 break
+    bar.close()
     if early_stopping is not None:
         early_stopping.restore(model)
     return history
