@@ -19,7 +19,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from coursepkg.utils import check_positive_int
+from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
 
 __all__ = [
     "DigitsSplit",
@@ -83,10 +83,7 @@ def make_polynomial_regression(
     """
     check_positive_int(n_train, "n_train")
     check_positive_int(n_test, "n_test")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)):
-        raise TypeError(f"noise must be a number, got {type(noise).__name__}")
-    if not (math.isfinite(noise) and noise >= 0):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
+    check_nonnegative(noise, "noise")
     g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
     x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
     y = true_function(x) + noise * torch.randn(n_train + n_test, generator=g, dtype=torch.float64)
@@ -180,8 +177,7 @@ def corrupt_labels(
         or labels.dtype == torch.bool
     ):
         raise TypeError("labels must be a 1-D integer tensor")
-    if not (isinstance(fraction, (int, float)) and 0 <= fraction <= 1):
-        raise ValueError(f"fraction must be in [0, 1], got {fraction!r}")
+    check_fraction(fraction, "fraction")
     check_positive_int(num_classes, "num_classes", minimum=2)
     g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
     n_corrupt = round(fraction * len(labels))

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from coursepkg.utils import check_positive_int
+from coursepkg.utils import check_nonnegative, check_positive_int
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit"]
 
@@ -67,9 +67,7 @@ class EarlyStopping:
 
     def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
         self.patience = check_positive_int(patience, "patience")
-        if not (isinstance(min_delta, (int, float)) and 0 <= min_delta < math.inf):
-            raise ValueError(f"min_delta must be a finite number >= 0, got {min_delta!r}")
-        self.min_delta = float(min_delta)
+        self.min_delta = check_nonnegative(min_delta, "min_delta")
         self.restore_best = restore_best
         self.reset()
 

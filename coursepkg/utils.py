@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import os
 import random
 import textwrap
@@ -12,7 +13,14 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["check_positive_int", "get_device", "seed_everything", "show_source"]
+__all__ = [
+    "check_fraction",
+    "check_nonnegative",
+    "check_positive_int",
+    "get_device",
+    "seed_everything",
+    "show_source",
+]
 
 _MAX_SEED = 2**32 - 1
 
@@ -46,6 +54,27 @@ def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     if value < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {value}")
     return int(value)
+
+
+def _check_number(value: object, name: str) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+
+
+def check_nonnegative(value: object, name: str) -> float:
+    """Return ``value`` as a float if it is a finite number ``>= 0``, else raise naming ``name``."""
+    _check_number(value, name)
+    if not (math.isfinite(value) and value >= 0):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value}")
+    return float(value)
+
+
+def check_fraction(value: object, name: str) -> float:
+    """Return ``value`` as a float if it lies in ``[0, 1]``, else raise naming ``name``."""
+    _check_number(value, name)
+    if not 0 <= value <= 1:  # NaN fails too
+        raise ValueError(f"{name} must be in [0, 1], got {value}")
+    return float(value)
 
 
 def seed_everything(seed: int) -> int:

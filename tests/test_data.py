@@ -231,7 +231,7 @@ def test_corrupt_labels_respects_num_classes_and_seed(labels):
         ((torch.zeros(4, dtype=torch.long), -0.1), {}, ValueError, "fraction"),
         ((torch.zeros(4, dtype=torch.long), 1.5), {}, ValueError, "fraction"),
         ((torch.zeros(4, dtype=torch.long), math.nan), {}, ValueError, "fraction"),
-        ((torch.zeros(4, dtype=torch.long), "0.5"), {}, ValueError, "fraction"),
+        ((torch.zeros(4, dtype=torch.long), "0.5"), {}, TypeError, "fraction"),
         ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 1}, ValueError, "num_classes"),
         ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 2.0}, TypeError, "num_classes"),
         ((torch.zeros(4, dtype=torch.long), 0.5), {"seed": -2}, ValueError, "seed"),

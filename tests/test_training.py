@@ -127,7 +127,8 @@ def test_early_stopping_reset_forgets_the_previous_run():
         ((None,), {}, TypeError, "patience"),
         ((3,), {"min_delta": -0.1}, ValueError, "min_delta"),
         ((3,), {"min_delta": math.nan}, ValueError, "min_delta"),
-        ((3,), {"min_delta": "0"}, ValueError, "min_delta"),
+        ((3,), {"min_delta": "0"}, TypeError, "min_delta"),
+        ((3,), {"min_delta": math.inf}, ValueError, "min_delta"),
     ],
 )
 def test_early_stopping_rejects_bad_arguments(args, kwargs, error, name):

@@ -1,0 +1,181 @@
+"""Weight penalties: L1, L2 and elastic net, the proximal step of L1, and decay groups.
+
+Used by :ref:`ch-penalties`. A penalty is added to the data loss,
+``J(w) = L(w) + λ·Ω(w)``; :class:`WeightPenalty` packages ``λ·Ω`` as the
+``penalty`` callable of :func:`coursepkg.training.fit`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import torch
+from torch import nn
+
+from coursepkg.utils import check_fraction, check_nonnegative
+
+__all__ = [
+    "WeightPenalty",
+    "decay_param_groups",
+    "elastic_net_penalty",
+    "l1_penalty",
+    "l2_penalty",
+    "soft_threshold_",
+    "sparsity",
+    "split_decay_parameters",
+]
+
+
+def _tensors(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Materialize ``params`` (often a generator) and check it holds tensors."""
+    if isinstance(params, torch.Tensor):
+        return [params]
+    try:
+        tensors = list(params)
+    except TypeError as error:
+        raise TypeError(
+            f"params must be an iterable of tensors, got {type(params).__name__}"
+        ) from error
+    if not tensors:
+        raise ValueError("params must hold at least one tensor")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"params[{i}] must be a tensor, got {type(t).__name__}")
+    return tensors
+
+
+def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
+    """Return ``Ω₁(w) = Σ|wᵢ|`` over every entry of every tensor in ``params``.
+
+    Its gradient is ``sign(w)``: the same size for every non-zero weight.
+    """
+    return sum(t.abs().sum() for t in _tensors(params))
+
+
+def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
+    """Return ``Ω₂(w) = Σwᵢ²``, the *squared* L2 norm (no square root).
+
+    Its gradient is ``2w``: proportional to each weight.
+    """
+    return sum(t.square().sum() for t in _tensors(params))
+
+
+def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> torch.Tensor:
+    """Return ``ρ·Σ|wᵢ| + (1 − ρ)·Σwᵢ²`` with ``ρ = l1_ratio`` in ``[0, 1]``.
+
+    ``l1_ratio=1`` is the L1 penalty, ``l1_ratio=0`` the L2 penalty
+    :cite:p:`zou2005regularization`.
+    """
+    rho = check_fraction(l1_ratio, "l1_ratio")
+    tensors = _tensors(params)
+    return rho * l1_penalty(tensors) + (1 - rho) * l2_penalty(tensors)
+
+
+class WeightPenalty:
+    """``λ·Ω(w)`` over a model's weights, as the ``penalty`` argument of ``fit``.
+
+    Biases and normalization parameters are left out (see
+    :func:`split_decay_parameters`).
+
+    Parameters
+    ----------
+    kind : {"l1", "l2", "elastic_net"}
+        Which penalty ``Ω``.
+    strength : float
+        ``λ >= 0``.
+    l1_ratio : float, default 0.5
+        Mixing of the elastic net, ignored by the other kinds.
+    """
+
+    def __init__(self, kind: str, strength: float, *, l1_ratio: float = 0.5):
+        if kind not in ("l1", "l2", "elastic_net"):
+            raise ValueError(f"kind must be 'l1', 'l2' or 'elastic_net', got {kind!r}")
+        self.kind = kind
+        self.strength = check_nonnegative(strength, "strength")
+        self.l1_ratio = check_fraction(l1_ratio, "l1_ratio")
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        """Return ``λ·Ω`` of the model's decayed parameters (a 0-d tensor)."""
+        weights, _ = split_decay_parameters(model)
+        if self.kind == "l1":
+            omega = l1_penalty(weights)
+        elif self.kind == "l2":
+            omega = l2_penalty(weights)
+        else:
+            omega = elastic_net_penalty(weights, l1_ratio=self.l1_ratio)
+        return self.strength * omega
+
+    def __repr__(self) -> str:
+        mix = f", l1_ratio={self.l1_ratio}" if self.kind == "elastic_net" else ""
+        return f"WeightPenalty({self.kind!r}, {self.strength}{mix})"
+
+
+def soft_threshold_(tensor: torch.Tensor, threshold: float) -> torch.Tensor:
+    """Apply the proximal step of ``t·‖w‖₁`` in place: ``w ← sign(w)·max(|w| − t, 0)``.
+
+    Every entry with ``|w| <= t`` becomes exactly zero; the others move ``t``
+    towards zero. This is where the lasso's exact zeros come from
+    :cite:p:`parikh2014proximal`.
+
+    Parameters
+    ----------
+    tensor : torch.Tensor
+        Floating-point tensor, changed in place.
+    threshold : float
+        ``t >= 0``, usually the learning rate times ``λ``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``tensor`` itself.
+    """
+    if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
+        raise TypeError("tensor must be a floating-point tensor")
+    t = check_nonnegative(threshold, "threshold")
+    with torch.no_grad():
+        magnitude = (tensor.abs() - t).clamp_min_(0.0)
+        return tensor.copy_(tensor.sign() * magnitude)
+
+
+def sparsity(params: Iterable[torch.Tensor], *, tol: float = 0.0) -> float:
+    """Return the fraction of entries with ``|w| <= tol`` (exact zeros when ``tol=0``)."""
+    tol = check_nonnegative(tol, "tol")
+    tensors = _tensors(params)
+    zeros = sum(int((t.detach().abs() <= tol).sum()) for t in tensors)
+    return zeros / sum(t.numel() for t in tensors)
+
+
+def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """Split a model's trainable parameters into (to decay, not to decay).
+
+    Weight matrices and convolution kernels (2 or more dimensions) are decayed.
+    Biases and the scales and shifts of normalization layers (1-D) are not: they
+    are few, they do not make the function more complex, and shrinking a batch
+    norm's scale towards 0 only changes the effective learning rate of the layer
+    before it.
+
+    Returns
+    -------
+    tuple of two lists
+        ``(decay, no_decay)``.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    decay, no_decay = [], []
+    for p in model.parameters():
+        if p.requires_grad:
+            (decay if p.ndim >= 2 else no_decay).append(p)
+    return decay, no_decay
+
+
+def decay_param_groups(model: nn.Module, *, weight_decay: float) -> list[dict]:
+    """Build optimizer parameter groups: ``weight_decay`` on weights, none on the rest.
+
+    Usage: ``torch.optim.AdamW(decay_param_groups(model, weight_decay=0.05), lr=1e-3)``.
+    """
+    weight_decay = check_nonnegative(weight_decay, "weight_decay")
+    decay, no_decay = split_decay_parameters(model)
+    return [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": no_decay, "weight_decay": 0.0},
+    ]
