@@ -28,6 +28,7 @@ __all__ = [
     "load_digits_split",
     "make_loader",
     "make_polynomial_regression",
+    "make_sparse_regression",
     "true_function",
 ]
 
@@ -42,6 +43,14 @@ class RegressionData(NamedTuple):
     y_train: torch.Tensor
     x_test: torch.Tensor
     y_test: torch.Tensor
+
+
+class SparseRegression(NamedTuple):
+    """A linear problem ``y = X w_true + ε`` whose ``w_true`` has few non-zeros."""
+
+    x: torch.Tensor
+    y: torch.Tensor
+    w_true: torch.Tensor
 
 
 class DigitsSplit(NamedTuple):
@@ -88,6 +97,53 @@ def make_polynomial_regression(
     x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
     y = true_function(x) + noise * torch.randn(n_train + n_test, generator=g, dtype=torch.float64)
     return RegressionData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
+
+
+def make_sparse_regression(
+    n_samples: int = 100,
+    n_features: int = 20,
+    *,
+    n_informative: int = 3,
+    noise: float = 0.5,
+    seed: int = 0,
+) -> SparseRegression:
+    """Sample a linear regression problem where only a few features matter, in float64.
+
+    The features are independent standard normal; the first ``n_informative``
+    coefficients of ``w_true`` are drawn from ``±U(1, 3)``, the others are 0.
+    Used by :ref:`ch-penalties` to see which methods find the true support.
+
+    Parameters
+    ----------
+    n_samples, n_features : int
+        Shape of the design matrix ``x``.
+    n_informative : int, default 3
+        Number of non-zero coefficients, ``<= n_features``.
+    noise : float, default 0.5
+        Standard deviation of the Gaussian noise on ``y``.
+    seed : int, default 0
+        Seed of the generator.
+
+    Returns
+    -------
+    SparseRegression
+        ``x`` ``(n, d)``, ``y`` ``(n,)`` and ``w_true`` ``(d,)``.
+    """
+    check_positive_int(n_samples, "n_samples")
+    check_positive_int(n_features, "n_features")
+    check_positive_int(n_informative, "n_informative", minimum=0)
+    if n_informative > n_features:
+        raise ValueError(f"n_informative must be <= n_features ({n_features}), got {n_informative}")
+    check_nonnegative(noise, "noise")
+    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    x = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
+    w_true = torch.zeros(n_features, dtype=torch.float64)
+    signs = torch.randint(2, (n_informative,), generator=g) * 2 - 1
+    w_true[:n_informative] = signs * (
+        1 + 2 * torch.rand(n_informative, generator=g, dtype=torch.float64)
+    )
+    y = x @ w_true + noise * torch.randn(n_samples, generator=g, dtype=torch.float64)
+    return SparseRegression(x, y, w_true)
 
 
 def load_digits_split(
