@@ -82,5 +82,5 @@ def check_alpha_max(alpha_max: Any) -> Feedback:
         alpha_max,
         reference_alpha_max,
         cases,
-        hint="at w = 0 the data gradient is -X.T @ y / n; w = 0 stays optimal while alpha >= its largest entry",
+        hint="at w = 0 the data gradient is -X.T @ y / n; w = 0 is optimal while alpha covers it",
     )
