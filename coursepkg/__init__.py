@@ -10,9 +10,20 @@ from coursepkg.data import (
     load_digits_split,
     make_loader,
     make_polynomial_regression,
+    make_sparse_regression,
 )
 from coursepkg.metrics import accuracy, confusion_matrix
 from coursepkg.models import mlp
+from coursepkg.penalties import (
+    WeightPenalty,
+    decay_param_groups,
+    elastic_net_penalty,
+    l1_penalty,
+    l2_penalty,
+    soft_threshold_,
+    sparsity,
+    split_decay_parameters,
+)
 from coursepkg.plotting import plot_learning_curves, plot_runs
 from coursepkg.polynomial import (
     fit_polynomial,
@@ -30,16 +41,22 @@ __all__ = [
     "EarlyStopping",
     "History",
     "RegressionData",
+    "WeightPenalty",
     "accuracy",
     "confusion_matrix",
     "corrupt_labels",
+    "decay_param_groups",
+    "elastic_net_penalty",
     "evaluate",
     "fit",
     "fit_polynomial",
     "get_device",
+    "l1_penalty",
+    "l2_penalty",
     "load_digits_split",
     "make_loader",
     "make_polynomial_regression",
+    "make_sparse_regression",
     "mean_squared_error",
     "mlp",
     "plot_learning_curves",
@@ -48,4 +65,7 @@ __all__ = [
     "predict_polynomial",
     "seed_everything",
     "show_source",
+    "soft_threshold_",
+    "sparsity",
+    "split_decay_parameters",
 ]

@@ -4,13 +4,20 @@ import pytest
 import torch
 from torch import nn
 
-from coursepkg.data import load_digits_split, make_loader
+from coursepkg.data import load_digits_split, make_loader, make_sparse_regression
 from coursepkg.training import EarlyStopping
 
 
 @pytest.fixture(scope="session")
 def digits():
     return load_digits_split(n_train=300, n_val=100, n_test=100, seed=0)
+
+
+@pytest.fixture(scope="session", params=[0, 1, 2], ids=lambda seed: f"seed{seed}")
+def sparse_data(request):
+    """The lasso problem of the chapter (100 samples, 20 features, 3 informative,
+    noise 0.5), in float64, for a few seeds."""
+    return make_sparse_regression(100, 20, n_informative=3, noise=0.5, seed=request.param)
 
 
 @pytest.fixture
