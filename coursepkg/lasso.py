@@ -39,6 +39,13 @@ def _check_problem(x: torch.Tensor, y: torch.Tensor) -> None:
         raise TypeError(f"x and y must share a floating-point dtype, got {x.dtype} and {y.dtype}")
 
 
+def _check_w(w: object, x: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(w, torch.Tensor) or w.shape != (x.shape[1],) or w.dtype != x.dtype:
+        shape = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
+        raise ValueError(f"{name} must be a {x.dtype} tensor of shape ({x.shape[1]},), got {shape}")
+    return w
+
+
 def _start(x: torch.Tensor, w0: torch.Tensor | None) -> torch.Tensor:
     if w0 is None:
         return x.new_zeros(x.shape[1])
@@ -52,6 +59,7 @@ def elastic_net_objective(
 ) -> float:
     """Return ``J(w)`` of the module docstring."""
     _check_problem(x, y)
+    _check_w(w, x, "w")
     alpha = check_nonnegative(alpha, "alpha")
     rho = check_fraction(l1_ratio, "l1_ratio")
     residual = y - x @ w  # (n,)
@@ -64,6 +72,10 @@ def lipschitz_constant(x: torch.Tensor) -> float:
 
     A step size of ``1/L`` makes proximal gradient descent converge.
     """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("x must be a floating-point tensor")
+    if x.ndim != 2 or len(x) == 0:
+        raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {tuple(x.shape)}")
     return float(torch.linalg.eigvalsh(x.T @ x / len(x)).max())
 
 
@@ -104,7 +116,8 @@ def proximal_gradient(
     alpha = check_nonnegative(alpha, "alpha")
     rho = check_fraction(l1_ratio, "l1_ratio")
     check_positive_int(steps, "steps")
-    step = 1.0 / lipschitz_constant(x)
+    lipschitz = lipschitz_constant(x)
+    step = 1.0 / lipschitz if lipschitz > 0 else 1.0  # x = 0: only the penalty is left
     w = _start(x, w0)
     path = [w.clone()]
     for _ in range(steps):

@@ -97,6 +97,8 @@ class WeightPenalty:
     def __call__(self, model: nn.Module) -> torch.Tensor:
         """Return ``λ·Ω`` of the model's decayed parameters (a 0-d tensor)."""
         weights, _ = split_decay_parameters(model)
+        if not weights:  # e.g. a model of normalization layers only
+            return torch.zeros(())
         if self.kind == "l1":
             omega = l1_penalty(weights)
         elif self.kind == "l2":

@@ -64,9 +64,13 @@ def _check_number(value: object, name: str) -> None:
 def check_nonnegative(value: object, name: str) -> float:
     """Return ``value`` as a float if it is a finite number ``>= 0``, else raise naming ``name``."""
     _check_number(value, name)
-    if not (math.isfinite(value) and value >= 0):
+    try:
+        number = float(value)
+    except OverflowError:  # an int too large for a float
+        number = math.inf
+    if not (math.isfinite(number) and number >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
-    return float(value)
+    return number
 
 
 def check_fraction(value: object, name: str) -> float:

@@ -11,6 +11,7 @@ from coursepkg.data import (
     load_digits_split,
     make_loader,
     make_polynomial_regression,
+    make_sparse_regression,
     true_function,
 )
 
@@ -70,6 +71,70 @@ def test_regression_is_deterministic_by_seed():
 def test_regression_rejects_bad_arguments(kwargs, error, name):
     with pytest.raises(error, match=name):
         make_polynomial_regression(**kwargs)
+
+
+# --- make_sparse_regression -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("n", "d", "k"), [(100, 20, 3), (7, 5, 5), (30, 4, 0), (1, 1, 1)])
+def test_sparse_regression_shapes_dtype_and_support(n, d, k):
+    data = make_sparse_regression(n, d, n_informative=k, seed=1)
+    assert [t.shape for t in data] == [(n, d), (n,), (d,)]
+    assert all(t.dtype == torch.float64 for t in data)
+    w = data.w_true
+    assert torch.equal(w != 0, torch.arange(d) < k)  # exactly the first k are non-zero
+    assert ((w[:k].abs() >= 1) & (w[:k].abs() <= 3)).all()
+
+
+def test_sparse_regression_coefficients_take_both_signs():
+    w = make_sparse_regression(10, 200, n_informative=200, seed=0).w_true
+    assert 60 < (w > 0).sum() < 140
+    assert w.abs().min() >= 1 and w.abs().max() <= 3
+    assert w.abs().min() < 1.1 and w.abs().max() > 2.9  # spread over [1, 3]
+
+
+def test_sparse_regression_without_noise_is_exactly_linear():
+    x, y, w_true = make_sparse_regression(50, 8, n_informative=4, noise=0.0, seed=2)
+    assert torch.equal(y, x @ w_true)
+
+
+def test_sparse_regression_noise_and_features_have_the_requested_spread():
+    x, y, w_true = make_sparse_regression(20_000, 3, n_informative=2, noise=0.5, seed=3)
+    residual = y - x @ w_true
+    assert residual.std().item() == pytest.approx(0.5, rel=0.03)
+    assert abs(residual.mean().item()) < 0.01
+    torch.testing.assert_close(x.std(dim=0), torch.ones(3, dtype=torch.float64), rtol=0.03, atol=0)
+
+
+def test_sparse_regression_is_deterministic_by_seed():
+    a, b = make_sparse_regression(seed=5), make_sparse_regression(seed=5)
+    c = make_sparse_regression(seed=6)
+    assert all(torch.equal(s, t) for s, t in zip(a, b, strict=True))
+    assert not torch.equal(a.x, c.x) and not torch.equal(a.w_true, c.w_true)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "name"),
+    [
+        ({"n_samples": 0}, ValueError, "n_samples"),
+        ({"n_samples": 2.5}, TypeError, "n_samples"),
+        ({"n_features": 0}, ValueError, "n_features"),
+        ({"n_features": "20"}, TypeError, "n_features"),
+        ({"n_informative": -1}, ValueError, "n_informative"),
+        ({"n_informative": 21}, ValueError, "n_informative"),
+        ({"n_features": 2, "n_informative": 3}, ValueError, "n_informative"),
+        ({"n_informative": 1.0}, TypeError, "n_informative"),
+        ({"noise": -0.1}, ValueError, "noise"),
+        ({"noise": math.nan}, ValueError, "noise"),
+        ({"noise": math.inf}, ValueError, "noise"),
+        ({"noise": "0.5"}, TypeError, "noise"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 0.5}, TypeError, "seed"),
+    ],
+)
+def test_sparse_regression_rejects_bad_arguments(kwargs, error, name):
+    with pytest.raises(error, match=name):
+        make_sparse_regression(**kwargs)
 
 
 # --- load_digits_split ----------------------------------------------------------------

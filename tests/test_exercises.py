@@ -7,8 +7,10 @@ import torch
 from torch import nn
 
 from coursepkg.data import make_polynomial_regression
-from coursepkg.exercises import overfitting
+from coursepkg.exercises import overfitting, penalties
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
+from coursepkg.lasso import proximal_gradient
+from coursepkg.penalties import soft_threshold_
 from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
 
 # --- compare ----------------------------------------------------------------------------
@@ -303,3 +305,112 @@ def test_wrong_answers_get_the_hint():
     feedback = overfitting.check_early_stopping_epochs(_ties_improve)
     assert "case 4 of 5" in feedback.message
     assert "a loss equal to the best is not an improvement" in feedback.message
+
+
+# --- penalties --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("check", "reference"),
+    [
+        (penalties.check_l2_sgd_step, penalties.reference_l2_sgd_step),
+        (penalties.check_soft_threshold, penalties.reference_soft_threshold),
+        (penalties.check_alpha_max, penalties.reference_alpha_max),
+    ],
+)
+def test_the_penalty_references_pass_their_own_checks(capsys, check, reference):
+    feedback = check(reference)
+    assert feedback.passed
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_reference_l2_sgd_step_by_hand():
+    w = torch.tensor([1.0, -2.0], dtype=torch.float64)
+    grad = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    # w − 0.1·(grad + 2·0.25·w) = w − 0.1·(1.0, −0.5)
+    expected = torch.tensor([0.9, -1.95], dtype=torch.float64)
+    torch.testing.assert_close(penalties.reference_l2_sgd_step(w, grad, 0.1, 0.25), expected)
+
+
+def test_reference_soft_threshold_leaves_its_input_unchanged():
+    w = torch.tensor([-2.0, -0.5, 0.0, 0.3, 1.0], dtype=torch.float64)
+    original = w.clone()
+    out = penalties.reference_soft_threshold(w, 0.5)
+    assert torch.equal(out, torch.tensor([-1.5, 0.0, 0.0, 0.0, 0.5], dtype=torch.float64))
+    assert torch.equal(w, original)
+
+
+def test_reference_alpha_max_is_the_threshold_of_the_lasso(sparse_data):
+    x, y, _ = sparse_data
+    alpha_max = penalties.reference_alpha_max(x, y)
+    expected = np.abs(x.numpy().T @ y.numpy()).max() / len(y)
+    assert alpha_max == pytest.approx(expected, rel=1e-12)
+    assert (proximal_gradient(x, y, alpha=alpha_max, steps=200) == 0).all()
+    assert (proximal_gradient(x, y, alpha=0.9 * alpha_max, steps=200)[-1] != 0).any()
+
+
+def _l2_step_with_lam(w, grad, lr, lam):
+    return w - lr * (grad + lam * w)
+
+
+def _l2_step_without_lr_on_the_penalty(w, grad, lr, lam):
+    return w - lr * grad - 2 * lam * w
+
+
+def _soft_threshold_in_place(w, threshold):
+    return soft_threshold_(w, threshold)  # right values, but it changes w
+
+
+def _soft_threshold_without_sign(w, threshold):
+    return torch.clamp(w.abs() - threshold, min=0.0)
+
+
+def _shrink_without_clamp(w, threshold):
+    return w - threshold * torch.sign(w)
+
+
+def _alpha_max_without_n(x, y):
+    return float((x.T @ y).abs().max())
+
+
+def _alpha_max_without_abs(x, y):
+    return float((x.T @ y).max() / len(y))
+
+
+@pytest.mark.parametrize(
+    ("check", "student", "status", "part"),
+    [
+        (penalties.check_l2_sgd_step, _l2_step_with_lam, "failed", "2·lam·w"),
+        (penalties.check_l2_sgd_step, _l2_step_without_lr_on_the_penalty, "failed", "case 1"),
+        (penalties.check_soft_threshold, _soft_threshold_in_place, "failed", "in place"),
+        (penalties.check_soft_threshold, _soft_threshold_without_sign, "failed", "values differ"),
+        (penalties.check_soft_threshold, _shrink_without_clamp, "failed", "values differ"),
+        (penalties.check_alpha_max, _alpha_max_without_n, "failed", "Hint"),
+        (penalties.check_alpha_max, _alpha_max_without_abs, "failed", "Hint"),
+        (penalties.check_l2_sgd_step, _stub, "not implemented", "not implemented yet"),
+        (penalties.check_soft_threshold, _stub, "not implemented", "not implemented yet"),
+        (penalties.check_alpha_max, _stub, "not implemented", "not implemented yet"),
+        (penalties.check_alpha_max, lambda x: 1.0, "error", "your code raised TypeError"),
+    ],
+)
+def test_plausible_wrong_penalty_answers_fail(capsys, check, student, status, part):
+    feedback = check(student)
+    assert feedback.status == status
+    assert part in feedback.message
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    ("check", "student"),
+    [
+        (penalties.check_soft_threshold, lambda w, t: torch.nn.functional.softshrink(w, t)),
+        (penalties.check_soft_threshold, lambda w, t: soft_threshold_(w.clone(), t)),
+        (
+            penalties.check_alpha_max,
+            lambda x, y: np.abs(x.numpy().T @ y.numpy()).max() / len(y),
+        ),
+        (penalties.check_l2_sgd_step, lambda w, grad, lr, lam: (1 - 2 * lr * lam) * w - lr * grad),
+    ],
+)
+def test_other_correct_penalty_answers_pass(check, student):
+    assert check(student).passed

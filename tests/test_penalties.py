@@ -308,7 +308,10 @@ def test_weight_penalty_gradient_reaches_the_weights_only(two_layers):
     [
         (WeightPenalty("l2", 0.01), "WeightPenalty('l2', 0.01)"),
         (WeightPenalty("l1", 2), "WeightPenalty('l1', 2.0)"),
-        (WeightPenalty("elastic_net", 0.1, l1_ratio=0.3), "WeightPenalty('elastic_net', 0.1, l1_ratio=0.3)"),
+        (
+            WeightPenalty("elastic_net", 0.1, l1_ratio=0.3),
+            "WeightPenalty('elastic_net', 0.1, l1_ratio=0.3)",
+        ),
     ],
 )
 def test_weight_penalty_repr(penalty, text):
@@ -316,7 +319,8 @@ def test_weight_penalty_repr(penalty, text):
 
 
 @pytest.mark.parametrize(
-    "penalty", [WeightPenalty("l2", 0.5), WeightPenalty("l1", 0.2), WeightPenalty("elastic_net", 0.3)]
+    "penalty",
+    [WeightPenalty("l2", 0.5), WeightPenalty("l1", 0.2), WeightPenalty("elastic_net", 0.3)],
 )
 def test_fit_with_a_weight_penalty_shrinks_the_weights(blob_loaders, penalty):
     norms = []
@@ -329,11 +333,6 @@ def test_fit_with_a_weight_penalty_shrinks_the_weights(blob_loaders, penalty):
     assert norms[1] < 0.6 * norms[0]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: WeightPenalty on a model without weight matrices raises "
-    "'params must hold at least one tensor' instead of returning 0",
-)
 def test_weight_penalty_of_a_model_without_weight_matrices_is_zero():
     assert WeightPenalty("l2", 0.1)(nn.BatchNorm1d(3)).item() == 0.0
 

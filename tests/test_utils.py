@@ -1,3 +1,4 @@
+import math
 import os
 import random
 
@@ -5,7 +6,14 @@ import numpy as np
 import pytest
 import torch
 
-from coursepkg.utils import check_positive_int, get_device, seed_everything, show_source
+from coursepkg.utils import (
+    check_fraction,
+    check_nonnegative,
+    check_positive_int,
+    get_device,
+    seed_everything,
+    show_source,
+)
 
 
 def _draws():
@@ -94,6 +102,64 @@ def test_check_positive_int_names_the_argument(value, error):
         check_positive_int(value, "width")
 
 
+NOT_NUMBERS = [True, False, np.bool_(True), "0.5", None, [0.5], torch.tensor(0.5), 1j]
+
+
+@pytest.mark.parametrize(
+    "value", [0, 1, 0.0, 0.25, 1.0, np.int64(1), np.float32(0.5), np.float64(0.75)]
+)
+def test_check_fraction_returns_values_in_0_1_as_float(value):
+    result = check_fraction(value, "p")
+    assert result == value
+    assert type(result) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (-0.1, ValueError),
+        (-1e-300, ValueError),
+        (1 + 1e-12, ValueError),
+        (2, ValueError),
+        (math.nan, ValueError),
+        (np.float64("nan"), ValueError),
+        (math.inf, ValueError),
+        (-math.inf, ValueError),
+        *[(value, TypeError) for value in NOT_NUMBERS],
+    ],
+)
+def test_check_fraction_names_the_argument(value, error):
+    with pytest.raises(error, match="dropout"):
+        check_fraction(value, "dropout")
+
+
+@pytest.mark.parametrize(
+    "value", [0, 3, 0.0, 2.5, 1e300, np.int32(7), np.float32(0.5), np.float64(0.0)]
+)
+def test_check_nonnegative_returns_finite_values_at_least_zero_as_float(value):
+    result = check_nonnegative(value, "lam")
+    assert result == value
+    assert type(result) is float
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (-1, ValueError),
+        (-1e-12, ValueError),
+        (np.int64(-2), ValueError),
+        (math.nan, ValueError),
+        (np.float32("nan"), ValueError),
+        (math.inf, ValueError),
+        (-math.inf, ValueError),
+        *[(value, TypeError) for value in NOT_NUMBERS],
+    ],
+)
+def test_check_nonnegative_names_the_argument(value, error):
+    with pytest.raises(error, match="strength"):
+        check_nonnegative(value, "strength")
+
+
 def test_show_source_lists_the_code_without_its_docstring():
     from coursepkg.polynomial import fit_polynomial
 
@@ -113,3 +179,8 @@ def test_show_source_of_a_method_is_dedented():
 def test_show_source_rejects_what_has_no_source():
     with pytest.raises(TypeError, match="obj"):
         show_source(3)
+
+
+def test_check_nonnegative_rejects_a_huge_integer_by_name():
+    with pytest.raises(ValueError, match="strength"):
+        check_nonnegative(10**400, "strength")
