@@ -12,6 +12,7 @@ from coursepkg.data import (
     make_polynomial_regression,
     make_sparse_regression,
 )
+from coursepkg.dropout import Dropout, dropout
 from coursepkg.metrics import accuracy, confusion_matrix
 from coursepkg.models import mlp
 from coursepkg.penalties import (
@@ -38,6 +39,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "DigitsSplit",
+    "Dropout",
     "EarlyStopping",
     "History",
     "RegressionData",
@@ -46,6 +48,7 @@ __all__ = [
     "confusion_matrix",
     "corrupt_labels",
     "decay_param_groups",
+    "dropout",
     "elastic_net_penalty",
     "evaluate",
     "fit",

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from coursepkg.dropout import Dropout, check_drop_probability
 from coursepkg.utils import check_positive_int
 
 __all__ = ["mlp"]
 
 
-def mlp(sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+def mlp(
+    sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU, dropout: float = 0.0
+) -> nn.Sequential:
     """Build a multilayer perceptron ``Linear → activation → … → Linear``.
 
     Parameters
@@ -22,6 +25,9 @@ def mlp(sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Se
         for digits with two hidden layers of 256 units.
     activation : type of torch.nn.Module, default torch.nn.ReLU
         Activation class placed after every linear layer but the last.
+    dropout : float, default 0.0
+        When ``> 0``, a :class:`~coursepkg.dropout.Dropout` layer with this drop
+        probability follows every hidden activation (:ref:`ch-dropout`).
 
     Returns
     -------
@@ -34,9 +40,12 @@ def mlp(sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU) -> nn.Se
         check_positive_int(width, f"sizes[{i}]")
     if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
         raise TypeError(f"activation must be a torch.nn.Module class, got {activation!r}")
+    p = check_drop_probability(dropout, "dropout")
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
             layers.append(activation())
+            if p > 0:
+                layers.append(Dropout(p))
     return nn.Sequential(*layers)

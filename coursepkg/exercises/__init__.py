@@ -4,7 +4,15 @@ Usage in a chapter: ``from coursepkg.exercises import overfitting as ex`` then
 ``ex.check_best_degree(best_degree)``.
 """
 
-from coursepkg.exercises import overfitting, penalties
+from coursepkg.exercises import dropout, overfitting, penalties
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
 
-__all__ = ["Feedback", "check_function", "check_value", "compare", "overfitting", "penalties"]
+__all__ = [
+    "Feedback",
+    "check_function",
+    "check_value",
+    "compare",
+    "dropout",
+    "overfitting",
+    "penalties",
+]

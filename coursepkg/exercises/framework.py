@@ -18,7 +18,14 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Feedback", "check_function", "check_value", "compare"]
+__all__ = [
+    "Feedback",
+    "check_function",
+    "check_value",
+    "compare",
+    "report",
+    "student_error",
+]
 
 _SYMBOLS = {"passed": "✅", "failed": "❌", "not implemented": "✏️", "error": "💥"}
 
@@ -144,12 +151,14 @@ def _unchanged(before: Any, after: Any) -> bool:
     return True  # an object without value equality: nothing to tell
 
 
-def _report(feedback: Feedback) -> Feedback:
+def report(feedback: Feedback) -> Feedback:
+    """Print ``feedback`` as its one line and return it."""
     print(feedback)
     return feedback
 
 
-def _student_error(exercise: str, error: Exception) -> Feedback:
+def student_error(exercise: str, error: Exception) -> Feedback:
+    """Turn an exception raised by the student's code into feedback (a stub included)."""
     if isinstance(error, NotImplementedError):
         message = (
             "not implemented yet: write your answer in place of the "
@@ -198,7 +207,7 @@ def check_function(
     if not cases:
         raise ValueError("cases must hold at least one tuple of arguments")
     if not callable(student):
-        return _report(
+        return report(
             Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
         )
     for number, args in enumerate(cases, start=1):
@@ -206,7 +215,7 @@ def check_function(
         try:
             received = student(*given)
         except Exception as error:  # the student's code may raise anything
-            return _report(_student_error(exercise, error))
+            return report(student_error(exercise, error))
         expected = reference(*args)
         try:
             problem = compare(expected, received, rtol=rtol, atol=atol)
@@ -219,8 +228,8 @@ def check_function(
             problem = f"your function changed its argument {changed[0] + 1} in place"
         if problem is not None:
             text = f"case {number} of {len(cases)}: {problem}" + (f". Hint: {hint}" if hint else "")
-            return _report(Feedback(exercise, "failed", text))
-    return _report(Feedback(exercise, "passed", f"all {len(cases)} cases agree with the reference"))
+            return report(Feedback(exercise, "failed", text))
+    return report(Feedback(exercise, "passed", f"all {len(cases)} cases agree with the reference"))
 
 
 def check_value(
@@ -240,11 +249,11 @@ def check_value(
         try:
             received = received()
         except Exception as error:  # the student's code may raise anything
-            return _report(_student_error(exercise, error))
+            return report(student_error(exercise, error))
     try:
         problem = compare(expected, received, rtol=rtol, atol=atol)
     except Exception as error:  # a strange object: report it, do not raise
         problem = f"the answer could not be compared ({error})"
     if problem is None:
-        return _report(Feedback(exercise, "passed", "correct"))
-    return _report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))
+        return report(Feedback(exercise, "passed", "correct"))
+    return report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))

@@ -1,0 +1,85 @@
+"""Inverted dropout from scratch :cite:p:`srivastava2014dropout`, used by :ref:`ch-dropout`.
+
+In training, each element is kept with probability ``1 − p`` and multiplied by
+``1/(1 − p)``, so its expected value is unchanged; in evaluation the layer is
+the identity. (The original paper scaled the *weights* by ``1 − p`` at test time
+instead; scaling during training, "inverted" dropout, gives the same expected
+activations and leaves inference untouched.)
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from coursepkg.utils import check_fraction
+
+__all__ = ["Dropout", "check_drop_probability", "dropout"]
+
+
+def check_drop_probability(p: object, name: str = "p") -> float:
+    """Return ``p`` as a float if it lies in ``[0, 1)``, else raise naming ``name``."""
+    p = check_fraction(p, name)
+    if p == 1:
+        raise ValueError(
+            f"{name} must be in [0, 1), got 1: every unit would be dropped and "
+            "the survivors' scale 1/(1 - p) would divide by zero"
+        )
+    return p
+
+
+def dropout(
+    x: torch.Tensor,
+    p: float,
+    *,
+    training: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Zero each element of ``x`` with probability ``p`` and scale the rest by ``1/(1 − p)``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Activations of any shape (floating point).
+    p : float
+        Drop probability in ``[0, 1)``.
+    training : bool, default True
+        When ``False``, return ``x`` unchanged.
+    generator : torch.Generator, optional
+        Source of the random mask, for reproducible masks.
+
+    Returns
+    -------
+    torch.Tensor
+        ``x · m / (1 − p)`` with ``m ~ Bernoulli(1 − p)`` element-wise; gradients
+        flow only through the kept elements, scaled by ``1/(1 − p)``.
+    """
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        raise TypeError("x must be a floating-point tensor")
+    p = check_drop_probability(p)
+    if not training or p == 0:
+        return x
+    keep = torch.rand(x.shape, generator=generator, device=x.device) >= p  # P(keep) = 1 − p
+    return x * keep / (1 - p)
+
+
+class Dropout(nn.Module):
+    """Inverted dropout as a layer: active in ``model.train()``, the identity in ``model.eval()``.
+
+    Parameters
+    ----------
+    p : float, default 0.5
+        Drop probability in ``[0, 1)``.
+    """
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        self.p = check_drop_probability(p)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply :func:`dropout` in training mode, nothing in evaluation mode."""
+        return dropout(x, self.p, training=self.training)
+
+    def extra_repr(self) -> str:
+        """Show ``p`` when the model is printed."""
+        return f"p={self.p}"
