@@ -19,7 +19,10 @@ __all__ = ["Dropout", "check_drop_probability", "dropout"]
 
 def check_drop_probability(p: object, name: str = "p") -> float:
     """Return ``p`` as a float if it lies in ``[0, 1)``, else raise naming ``name``."""
-    p = check_fraction(p, name)
+    try:
+        p = check_fraction(p, name)
+    except ValueError:
+        raise ValueError(f"{name} must be in [0, 1), got {p}") from None
     if p == 1:
         raise ValueError(
             f"{name} must be in [0, 1), got 1: every unit would be dropped and "

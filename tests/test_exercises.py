@@ -7,8 +7,17 @@ import torch
 from torch import nn
 
 from coursepkg.data import make_polynomial_regression
+from coursepkg.dropout import dropout
+from coursepkg.exercises import dropout as dropout_exercises
 from coursepkg.exercises import overfitting, penalties
-from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
+from coursepkg.exercises.framework import (
+    Feedback,
+    check_function,
+    check_value,
+    compare,
+    report,
+    student_error,
+)
 from coursepkg.lasso import proximal_gradient
 from coursepkg.penalties import soft_threshold_
 from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
@@ -163,10 +172,10 @@ def test_check_function_accepts_untouched_non_tensor_arguments(argument):
 
 
 def test_feedback_string_has_a_symbol_per_status():
-    assert str(Feedback("ex", "passed", "ok")) == "✅ ex: ok"
-    assert str(Feedback("ex", "failed", "no")).startswith("❌ ex: ")
-    assert str(Feedback("ex", "not implemented", "todo")).startswith("✏️ ex: ")
-    assert str(Feedback("ex", "error", "boom")).startswith("💥 ex: ")
+    assert str(Feedback("ex", "passed", "ok")) == "✓ ex: ok"
+    assert str(Feedback("ex", "failed", "no")).startswith("✗ ex: ")
+    assert str(Feedback("ex", "not implemented", "todo")).startswith("… ex: ")
+    assert str(Feedback("ex", "error", "boom")).startswith("⚠ ex: ")
     with pytest.raises(AttributeError):
         Feedback("ex", "passed", "ok").status = "failed"  # frozen
 
@@ -189,6 +198,30 @@ def test_check_value_reports_every_outcome(capsys, received, status, part):
     assert feedback.status == status
     assert part in feedback.message
     assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_report_prints_the_line_and_returns_the_same_feedback(capsys):
+    feedback = Feedback("ex", "failed", "no")
+    assert report(feedback) is feedback
+    assert capsys.readouterr().out == "✗ ex: no\n"
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "message"),
+    [
+        (NotImplementedError(), "not implemented", "not implemented yet: write your answer"),
+        (NotImplementedError("todo"), "not implemented", "not implemented yet: write your answer"),
+        (ValueError("bad p"), "error", "your code raised ValueError: bad p"),
+        (ZeroDivisionError("by zero"), "error", "your code raised ZeroDivisionError: by zero"),
+    ],
+)
+def test_student_error_turns_an_exception_into_feedback_without_printing(
+    capsys, error, status, message
+):
+    feedback = student_error("ex", error)
+    assert (feedback.exercise, feedback.status) == ("ex", status)
+    assert feedback.message.startswith(message)
+    assert capsys.readouterr().out == ""  # report prints it, once
 
 
 def test_check_value_reports_an_answer_that_cannot_be_compared():
@@ -414,3 +447,140 @@ def test_plausible_wrong_penalty_answers_fail(capsys, check, student, status, pa
 )
 def test_other_correct_penalty_answers_pass(check, student):
     assert check(student).passed
+
+
+# --- dropout --------------------------------------------------------------------------------
+
+
+def _dropout_bernoulli(x, p):
+    return x * torch.bernoulli(torch.full_like(x, 1 - p)) / (1 - p)
+
+
+def _dropout_unscaled(x, p):
+    return x * (torch.rand_like(x) >= p)
+
+
+def _dropout_scaled_by_keep_probability(x, p):
+    return x * (torch.rand_like(x) >= p) * (1 - p)
+
+
+def _dropout_drops_with_one_minus_p(x, p):
+    return x * (torch.rand_like(x) < p) / (1 - p)
+
+
+def _dropout_drops_with_half_p(x, p):
+    return x * (torch.rand_like(x) >= p / 2) / (1 - p)
+
+
+def _dropout_in_place(x, p):
+    return x.mul_(torch.rand_like(x) >= p).div_(1 - p)
+
+
+def _dropout_list(x, p):
+    return dropout(x, p).tolist()
+
+
+def _dropout_flat_pairs(x, p):
+    return dropout(x, p).reshape(-1, 2)
+
+
+def _dropout_raises(x, p):
+    raise ValueError("p is too small")
+
+
+@pytest.mark.parametrize(
+    "student",
+    [dropout, _dropout_bernoulli, lambda x, p: torch.nn.functional.dropout(x, p)],
+    ids=["coursepkg", "bernoulli", "torch"],
+)
+def test_correct_dropouts_pass(capsys, student):
+    torch.manual_seed(0)
+    feedback = dropout_exercises.check_dropout(student)
+    assert feedback.passed
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    ("student", "status", "part"),
+    [
+        (_dropout_unscaled, "failed", "p = 0.3: every output must be 0 or x/(1 - p) = 4.286"),
+        (_dropout_scaled_by_keep_probability, "failed", "p = 0.3: every output must be 0"),
+        (_dropout_drops_with_one_minus_p, "failed", "p = 0.0: with p = 0.0, 1.000 of the"),
+        (_dropout_drops_with_half_p, "failed", "are zero; expected about 0.3"),
+        (_dropout_in_place, "failed", "p = 0.3: your function changed its input x in place"),
+        (_dropout_list, "failed", "expected a tensor of shape (100000,), got list"),
+        (_dropout_flat_pairs, "failed", "expected a tensor of shape (100000,), got (50000, 2)"),
+        (lambda x, p: None, "failed", "expected a tensor of shape (100000,), got NoneType"),
+        (_stub, "not implemented", "not implemented yet"),
+        (_dropout_raises, "error", "your code raised ValueError: p is too small"),
+        (lambda x: x, "error", "your code raised TypeError"),
+        (42, "failed", "expected a function, got int"),
+        ("dropout", "failed", "expected a function, got str"),
+    ],
+)
+def test_wrong_dropouts_fail_without_raising(capsys, student, status, part):
+    torch.manual_seed(0)
+    feedback = dropout_exercises.check_dropout(student)
+    assert feedback.exercise == "dropout"
+    assert feedback.status == status
+    assert part in feedback.message
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda x, p: torch.rand_like(x) >= p,  # returns the mask, not the dropped-out x
+        lambda x, p: dropout(x, p).long(),  # 3/(1 - 0.3) = 4.29 truncated to 4
+    ],
+    ids=["bool-mask", "int64"],
+)
+def test_a_mask_or_truncated_integers_fail(student):
+    torch.manual_seed(0)
+    assert dropout_exercises.check_dropout(student).status == "failed"
+
+
+def test_reference_dropout_moments_passes_its_check(capsys):
+    feedback = dropout_exercises.check_dropout_moments(dropout_exercises.reference_dropout_moments)
+    assert feedback.passed
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_reference_dropout_moments_by_hand():
+    assert dropout_exercises.reference_dropout_moments(2.0, 0.5) == (2.0, 4.0)
+    assert dropout_exercises.reference_dropout_moments(-3.0, 0.75) == (-3.0, 27.0)
+    assert dropout_exercises.reference_dropout_moments(0.5, 0.0) == (0.5, 0.0)
+
+
+@pytest.mark.parametrize(("a", "p"), [(2.0, 0.5), (1.0, 0.2), (-3.0, 0.75), (0.5, 0.0)])
+def test_reference_dropout_moments_agree_with_monte_carlo(a, p):
+    n = 1_000_000
+    generator = torch.Generator().manual_seed(0)
+    samples = dropout(torch.full((n,), a, dtype=torch.float64), p, generator=generator)
+    mean, variance = dropout_exercises.reference_dropout_moments(a, p)
+    assert abs(samples.mean().item() - mean) <= 5 * math.sqrt(variance / n)
+    assert samples.var().item() == pytest.approx(variance, rel=0.01, abs=1e-12)
+
+
+@pytest.mark.parametrize(
+    "student",
+    [
+        lambda a, p: (a, a * a * p),  # the variance of a·m, forgetting the scale
+        lambda a, p: (a, a * a * p * (1 - p)),
+        lambda a, p: (a * (1 - p), a * a * p / (1 - p)),  # forgot the inverted scaling
+        lambda a, p: a * a * p / (1 - p),  # the variance alone
+    ],
+    ids=["a2p", "a2p(1-p)", "mean-a(1-p)", "one-number"],
+)
+def test_wrong_dropout_moments_fail(capsys, student):
+    feedback = dropout_exercises.check_dropout_moments(student)
+    assert feedback.status == "failed"
+    assert "case 1 of 4" in feedback.message
+    hint = "the output is a/(1 - p) with probability 1 - p and 0 otherwise"
+    assert feedback.message.endswith(f". Hint: {hint}")
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_dropout_moments_stub_is_not_implemented():
+    feedback = dropout_exercises.check_dropout_moments(_stub)
+    assert feedback.status == "not implemented"

@@ -33,6 +33,8 @@ def _dropout_problem(out: Any, x: torch.Tensor, p: float) -> str | None:
     if not isinstance(out, torch.Tensor) or out.shape != x.shape:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         return f"expected a tensor of shape {tuple(x.shape)}, got {got}"
+    if not out.is_floating_point():
+        return f"expected a floating-point tensor (the scaled activations), got dtype {out.dtype}"
     if not torch.equal(x, torch.full_like(x, 3.0)):
         return "your function changed its input x in place"
     kept = 3.0 / (1 - p)

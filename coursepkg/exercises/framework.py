@@ -27,7 +27,8 @@ __all__ = [
     "student_error",
 ]
 
-_SYMBOLS = {"passed": "✅", "failed": "❌", "not implemented": "✏️", "error": "💥"}
+# Plain symbols that every monospace font has (emoji may show as empty boxes).
+_SYMBOLS = {"passed": "✓", "failed": "✗", "not implemented": "…", "error": "⚠"}
 
 
 @dataclass(frozen=True)
