@@ -3,6 +3,7 @@
 The chapters import what they use from here; each concept lives in its own module.
 """
 
+from coursepkg.batchnorm import BatchNorm1d, BatchNorm2d
 from coursepkg.data import (
     DigitsSplit,
     RegressionData,
@@ -38,6 +39,8 @@ from coursepkg.utils import get_device, seed_everything, show_source
 __version__ = "0.1.0"
 
 __all__ = [
+    "BatchNorm1d",
+    "BatchNorm2d",
     "DigitsSplit",
     "Dropout",
     "EarlyStopping",

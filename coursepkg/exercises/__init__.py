@@ -4,11 +4,12 @@ Usage in a chapter: ``from coursepkg.exercises import overfitting as ex`` then
 ``ex.check_best_degree(best_degree)``.
 """
 
-from coursepkg.exercises import dropout, overfitting, penalties
+from coursepkg.exercises import batchnorm, dropout, overfitting, penalties
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
 
 __all__ = [
     "Feedback",
+    "batchnorm",
     "check_function",
     "check_value",
     "compare",
