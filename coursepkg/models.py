@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from coursepkg.batchnorm import BatchNorm1d
 from coursepkg.dropout import Dropout, check_drop_probability
 from coursepkg.utils import check_positive_int
 
@@ -14,7 +15,11 @@ __all__ = ["mlp"]
 
 
 def mlp(
-    sizes: Sequence[int], *, activation: type[nn.Module] = nn.ReLU, dropout: float = 0.0
+    sizes: Sequence[int],
+    *,
+    activation: type[nn.Module] = nn.ReLU,
+    dropout: float = 0.0,
+    batch_norm: bool = False,
 ) -> nn.Sequential:
     """Build a multilayer perceptron ``Linear → activation → … → Linear``.
 
@@ -28,6 +33,9 @@ def mlp(
     dropout : float, default 0.0
         When ``> 0``, a :class:`~coursepkg.dropout.Dropout` layer with this drop
         probability follows every hidden activation (:ref:`ch-dropout`).
+    batch_norm : bool, default False
+        Put a :class:`~coursepkg.batchnorm.BatchNorm1d` between every hidden linear
+        layer and its activation (:ref:`ch-batchnorm`).
 
     Returns
     -------
@@ -45,6 +53,8 @@ def mlp(
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))
         if i < len(sizes) - 2:
+            if batch_norm:
+                layers.append(BatchNorm1d(fan_out))
             layers.append(activation())
             if p > 0:
                 layers.append(Dropout(p))

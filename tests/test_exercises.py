@@ -8,6 +8,7 @@ from torch import nn
 
 from coursepkg.data import make_polynomial_regression
 from coursepkg.dropout import dropout
+from coursepkg.exercises import batchnorm as batchnorm_exercises
 from coursepkg.exercises import dropout as dropout_exercises
 from coursepkg.exercises import overfitting, penalties
 from coursepkg.exercises.framework import (
@@ -584,3 +585,176 @@ def test_wrong_dropout_moments_fail(capsys, student):
 def test_dropout_moments_stub_is_not_implemented():
     feedback = dropout_exercises.check_dropout_moments(_stub)
     assert feedback.status == "not implemented"
+
+
+# --- batch normalization --------------------------------------------------------------------
+
+
+def _bn_batch(n, c, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return 2 * torch.randn(n, c, generator=g, dtype=torch.float64) - 1
+
+
+def _bn_forward_eps_outside(x, gamma, beta, eps):
+    return gamma * (x - x.mean(dim=0)) / (x.var(dim=0, correction=0).sqrt() + eps) + beta
+
+
+def _bn_forward_unbiased(x, gamma, beta, eps):
+    return gamma * (x - x.mean(dim=0)) / torch.sqrt(x.var(dim=0) + eps) + beta
+
+
+def _bn_forward_without_gamma(x, gamma, beta, eps):
+    return (x - x.mean(dim=0)) / torch.sqrt(x.var(dim=0, correction=0) + eps) + beta
+
+
+def _bn_forward_torch(x, gamma, beta, eps):
+    return torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+
+
+def _running_update_biased(running_mean, running_var, x, momentum):
+    mean, var = x.mean(dim=0), x.var(dim=0, correction=0)
+    return (1 - momentum) * running_mean + momentum * mean, (1 - momentum) * running_var + (
+        momentum * var
+    )
+
+
+def _running_update_swapped(running_mean, running_var, x, momentum):
+    mean, var = x.mean(dim=0), x.var(dim=0)
+    return momentum * running_mean + (1 - momentum) * mean, momentum * running_var + (
+        1 - momentum
+    ) * var
+
+
+def _running_update_in_place(running_mean, running_var, x, momentum):
+    running_mean.mul_(1 - momentum).add_(momentum * x.mean(dim=0))
+    running_var.mul_(1 - momentum).add_(momentum * x.var(dim=0))
+    return running_mean, running_var
+
+
+def _running_update_with_torch(running_mean, running_var, x, momentum):
+    layer = nn.BatchNorm1d(x.shape[1], momentum=momentum).double()
+    layer.running_mean.copy_(running_mean)
+    layer.running_var.copy_(running_var)
+    layer(x)
+    return layer.running_mean, layer.running_var
+
+
+BN_FORWARD_HINT = "normalize each column with its mean and biased variance, ε inside the root"
+RUNNING_HINT = "the running variance uses the unbiased batch variance (divide by N - 1)"
+
+
+@pytest.mark.parametrize(
+    ("check", "reference"),
+    [
+        (batchnorm_exercises.check_bn_forward, batchnorm_exercises.reference_bn_forward),
+        (batchnorm_exercises.check_running_update, batchnorm_exercises.reference_running_update),
+    ],
+)
+def test_the_batchnorm_references_pass_their_own_checks(capsys, check, reference):
+    feedback = check(reference)
+    assert feedback.passed
+    assert feedback.message == "all 4 cases agree with the reference"
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(("n", "c"), [(2, 3), (8, 3), (64, 50)])
+@pytest.mark.parametrize("eps", [1e-5, 1e-3, 0.5])
+def test_reference_bn_forward_equals_torch_batch_norm(n, c, eps):
+    x = _bn_batch(n, c)
+    g = torch.Generator().manual_seed(1)
+    gamma = 0.5 + torch.rand(c, generator=g, dtype=torch.float64)
+    beta = torch.randn(c, generator=g, dtype=torch.float64)
+    out = batchnorm_exercises.reference_bn_forward(x, gamma, beta, eps)
+    expected = torch.nn.functional.batch_norm(x, None, None, gamma, beta, training=True, eps=eps)
+    assert out.dtype == torch.float64
+    torch.testing.assert_close(out, expected, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("momentum", [0.1, 0.3, 0.5, 1.0])
+@pytest.mark.parametrize("n", [2, 8])
+@pytest.mark.parametrize("start", [(0.0, 1.0), (2.0, 0.5)], ids=["default", "moved"])
+def test_reference_running_update_equals_torch_after_one_step(momentum, n, start):
+    c = 4
+    x = _bn_batch(n, c, seed=2)
+    layer = torch.nn.BatchNorm1d(c, momentum=momentum).double()
+    running_mean = torch.full((c,), start[0], dtype=torch.float64)
+    running_var = torch.full((c,), start[1], dtype=torch.float64)
+    layer.running_mean.copy_(running_mean)
+    layer.running_var.copy_(running_var)
+    layer.train()(x)
+    mean, var = batchnorm_exercises.reference_running_update(running_mean, running_var, x, momentum)
+    torch.testing.assert_close(mean, layer.running_mean, rtol=1e-10, atol=1e-12)
+    torch.testing.assert_close(var, layer.running_var, rtol=1e-10, atol=1e-12)
+    assert torch.equal(running_mean, torch.full((c,), start[0], dtype=torch.float64))  # intact
+
+
+@pytest.mark.parametrize(
+    ("check", "student", "status", "part"),
+    [
+        (batchnorm_exercises.check_bn_forward, _bn_forward_eps_outside, "failed", BN_FORWARD_HINT),
+        (batchnorm_exercises.check_bn_forward, _bn_forward_unbiased, "failed", "case 1 of 4"),
+        (batchnorm_exercises.check_bn_forward, _bn_forward_without_gamma, "failed", "case 1 of 4"),
+        (batchnorm_exercises.check_bn_forward, lambda x, g, b, e: x, "failed", "values differ"),
+        (batchnorm_exercises.check_bn_forward, _stub, "not implemented", "not implemented yet"),
+        (batchnorm_exercises.check_bn_forward, 42, "failed", "expected a function, got int"),
+        (batchnorm_exercises.check_bn_forward, lambda x: x, "error", "your code raised TypeError"),
+        (batchnorm_exercises.check_running_update, _running_update_biased, "failed", "item 1"),
+        (batchnorm_exercises.check_running_update, _running_update_swapped, "failed", "case 1"),
+        (
+            batchnorm_exercises.check_running_update,
+            _running_update_in_place,
+            "failed",
+            "case 1 of 4: your function changed its argument 1 in place",
+        ),
+        (
+            batchnorm_exercises.check_running_update,
+            lambda rm, rv, x, m: (1 - m) * rm + m * x.mean(dim=0),
+            "failed",
+            "expected a sequence of 2 items",
+        ),
+        (batchnorm_exercises.check_running_update, _stub, "not implemented", "not implemented"),
+        (batchnorm_exercises.check_running_update, "update", "failed", "expected a function"),
+    ],
+)
+def test_plausible_wrong_batchnorm_answers_fail(capsys, check, student, status, part):
+    feedback = check(student)
+    assert feedback.status == status
+    assert part in feedback.message
+    if status == "failed" and callable(student):
+        hint = BN_FORWARD_HINT if check is batchnorm_exercises.check_bn_forward else RUNNING_HINT
+        assert feedback.message.endswith(f". Hint: {hint}")
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_the_biased_running_variance_fails_on_the_variance_only():
+    feedback = batchnorm_exercises.check_running_update(_running_update_biased)
+    assert "case 1 of 4: item 1: values differ" in feedback.message
+
+
+def test_the_fourth_bn_forward_case_is_where_eps_outside_the_root_shows():
+    seen = []
+
+    def spy(*args):
+        seen.append(args)
+        return batchnorm_exercises.reference_bn_forward(*args)
+
+    assert batchnorm_exercises.check_bn_forward(spy).passed
+    assert len(seen) == 4
+    differences = []
+    for args in seen:
+        expected = batchnorm_exercises.reference_bn_forward(*args)
+        wrong = _bn_forward_eps_outside(*args)
+        differences.append(((wrong - expected).norm() / expected.norm()).item())
+    assert max(differences[:3]) < 1e-4  # ε = 1e-5 against variances near 9: hardly visible
+    assert differences[3] > 0.5  # tiny variances with ε = 1e-3: a different answer
+
+
+@pytest.mark.parametrize(
+    ("check", "student"),
+    [
+        (batchnorm_exercises.check_bn_forward, _bn_forward_torch),
+        (batchnorm_exercises.check_running_update, _running_update_with_torch),
+    ],
+)
+def test_torch_based_batchnorm_answers_pass(check, student):
+    assert check(student).passed
