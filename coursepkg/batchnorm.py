@@ -59,9 +59,10 @@ class _BatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor) or x.ndim not in self._ranks:
-            got = x.ndim if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"x must have shape {self._shapes}, got {got} dimensions")
+        if not isinstance(x, torch.Tensor):
+            raise TypeError(f"x must be a tensor of shape {self._shapes}, got {type(x).__name__}")
+        if x.ndim not in self._ranks:
+            raise ValueError(f"x must have shape {self._shapes}, got {x.ndim} dimensions")
         if x.shape[1] != self.num_features:
             raise ValueError(
                 f"x must have {self.num_features} channels (dimension 1), "
