@@ -4,7 +4,7 @@ Usage in a chapter: ``from coursepkg.exercises import overfitting as ex`` then
 ``ex.check_best_degree(best_degree)``.
 """
 
-from coursepkg.exercises import batchnorm, dropout, overfitting, penalties
+from coursepkg.exercises import batchnorm, dropout, initialization, overfitting, penalties
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "check_value",
     "compare",
     "dropout",
+    "initialization",
     "overfitting",
     "penalties",
 ]

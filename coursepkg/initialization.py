@@ -1,0 +1,165 @@
+"""Weight initialization from the formulas, and per-layer signal statistics.
+
+Xavier/Glorot :cite:p:`glorot2010understanding` and Kaiming/He
+:cite:p:`he2015delving` schemes, written out so that :ref:`ch-init` can show
+where each scale comes from. Each function fills its tensor in place, like
+``torch.nn.init``, and returns it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+
+from coursepkg.utils import check_nonnegative
+
+__all__ = [
+    "LayerStats",
+    "calculate_gain",
+    "fan_in_and_fan_out",
+    "kaiming_normal_",
+    "kaiming_uniform_",
+    "layer_statistics",
+    "xavier_normal_",
+    "xavier_uniform_",
+]
+
+_GAINS = {"linear": 1.0, "sigmoid": 1.0, "tanh": 5.0 / 3.0, "relu": math.sqrt(2.0)}
+
+
+def calculate_gain(nonlinearity: str) -> float:
+    """Return the factor that keeps the signal's variance for ``nonlinearity``.
+
+    ``relu``: √2, because a ReLU keeps half of a symmetric input's second moment;
+    ``tanh``: 5/3, PyTorch's choice; ``linear`` and ``sigmoid``: 1.
+    """
+    if nonlinearity not in _GAINS:
+        raise ValueError(f"nonlinearity must be one of {sorted(_GAINS)}, got {nonlinearity!r}")
+    return _GAINS[nonlinearity]
+
+
+def fan_in_and_fan_out(tensor: torch.Tensor) -> tuple[int, int]:
+    """Return ``(fan_in, fan_out)`` of a weight ``(out, in, *kernel)``.
+
+    For a linear weight ``(out, in)`` they are ``in`` and ``out``; for a
+    convolution each is multiplied by the kernel's size (the receptive field):
+    every output sums ``in × k_h × k_w`` products.
+    """
+    if not isinstance(tensor, torch.Tensor):
+        raise TypeError(f"tensor must be a tensor, got {type(tensor).__name__}")
+    if tensor.ndim < 2:
+        raise ValueError(
+            "tensor must have at least 2 dimensions (out, in, *kernel) to have "
+            f"fans, got shape {tuple(tensor.shape)}"
+        )
+    receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear weight
+    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
+
+
+def _check_gain(gain: float) -> float:
+    gain = check_nonnegative(gain, "gain")
+    if gain == 0:
+        raise ValueError("gain must be > 0, got 0")
+    return gain
+
+
+def xavier_uniform_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
+    """Fill with ``U(−a, a)``, ``a = gain·√(6 / (fan_in + fan_out))``.
+
+    Its standard deviation ``a/√3`` equals :func:`xavier_normal_`'s.
+    """
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    bound = _check_gain(gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    with torch.no_grad():
+        return tensor.uniform_(-bound, bound)
+
+
+def xavier_normal_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
+    """Fill with ``N(0, σ²)``, ``σ = gain·√(2 / (fan_in + fan_out))``.
+
+    Glorot's compromise between keeping the forward and the backward variance.
+    """
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    std = _check_gain(gain) * math.sqrt(2.0 / (fan_in + fan_out))
+    with torch.no_grad():
+        return tensor.normal_(0.0, std)
+
+
+def _kaiming_std(tensor: torch.Tensor, nonlinearity: str, mode: str) -> float:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    fan = fan_in if mode == "fan_in" else fan_out
+    return calculate_gain(nonlinearity) / math.sqrt(fan)  # √2/√fan for ReLU
+
+
+def kaiming_normal_(
+    tensor: torch.Tensor, *, nonlinearity: str = "relu", mode: str = "fan_in"
+) -> torch.Tensor:
+    """Fill with ``N(0, σ²)``, ``σ = gain/√fan``; for ReLU ``σ = √(2/fan_in)`` (He et al.).
+
+    ``mode="fan_in"`` keeps the forward pass's variance, ``"fan_out"`` the backward pass's.
+    """
+    std = _kaiming_std(tensor, nonlinearity, mode)
+    with torch.no_grad():
+        return tensor.normal_(0.0, std)
+
+
+def kaiming_uniform_(
+    tensor: torch.Tensor, *, nonlinearity: str = "relu", mode: str = "fan_in"
+) -> torch.Tensor:
+    """Fill with ``U(−√3·σ, √3·σ)``: the same std as :func:`kaiming_normal_`."""
+    bound = math.sqrt(3.0) * _kaiming_std(tensor, nonlinearity, mode)
+    with torch.no_grad():
+        return tensor.uniform_(-bound, bound)
+
+
+@dataclass
+class LayerStats:
+    """Per-layer statistics of one forward and backward pass, ready to plot."""
+
+    names: list[str] = field(default_factory=list)
+    activation_mean: list[float] = field(default_factory=list)
+    activation_std: list[float] = field(default_factory=list)
+    gradient_norm: list[float] = field(default_factory=list)
+    """Norm of the loss's gradient with respect to each layer's weight."""
+    activations: list[torch.Tensor] = field(default_factory=list)
+    """Each watched layer's output, detached, for histograms."""
+
+
+def layer_statistics(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, layer_type: type[nn.Module] = nn.Linear
+) -> LayerStats:
+    """Run ``model`` on ``(x, y)`` once, forward and backward, and record per-layer statistics.
+
+    Forward hooks on every module of ``layer_type`` record the activation each
+    produces (before the non-linearity that follows it); after the backward pass
+    of the cross-entropy loss, the gradient norm of each such layer's weight is
+    read. The model's gradients are zeroed afterwards.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    layers = [(name, m) for name, m in model.named_modules() if isinstance(m, layer_type)]
+    if not layers:
+        raise ValueError(f"model has no {layer_type.__name__} layer to watch")
+    stats = LayerStats()
+    hooks = [
+        module.register_forward_hook(lambda _m, _i, out: stats.activations.append(out.detach()))
+        for _, module in layers
+    ]
+    try:
+        model.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(model(x), y).backward()
+    finally:
+        for hook in hooks:
+            hook.remove()
+    for (name, module), out in zip(layers, stats.activations, strict=True):
+        stats.names.append(name)
+        stats.activation_mean.append(out.mean().item())
+        stats.activation_std.append(out.std().item())
+        stats.gradient_norm.append(module.weight.grad.norm().item())
+    model.zero_grad(set_to_none=True)
+    return stats
