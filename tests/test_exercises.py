@@ -10,6 +10,7 @@ from coursepkg.data import make_polynomial_regression
 from coursepkg.dropout import dropout
 from coursepkg.exercises import batchnorm as batchnorm_exercises
 from coursepkg.exercises import dropout as dropout_exercises
+from coursepkg.exercises import initialization as init_exercises
 from coursepkg.exercises import overfitting, penalties
 from coursepkg.exercises.framework import (
     Feedback,
@@ -758,3 +759,183 @@ def test_the_fourth_bn_forward_case_is_where_eps_outside_the_root_shows():
 )
 def test_torch_based_batchnorm_answers_pass(check, student):
     assert check(student).passed
+
+
+# --- initialization -------------------------------------------------------------------------
+
+FAN_SHAPES = [(10, 20), (64, 3, 3, 3), (128, 64, 1, 1), (16, 8, 5), (6, 4, 2, 3, 3)]
+FANS_HINT = "each output of a convolution sums in_channels * kernel-size products"
+
+
+def _checked_fan_shapes():
+    """The shapes ``check_fans`` asks about, caught by a spy that answers correctly."""
+    seen = []
+
+    def spy(shape):
+        seen.append(shape)
+        return init_exercises.reference_fans(shape)
+
+    assert init_exercises.check_fans(spy).passed
+    return seen
+
+
+def _torch_fans(shape):
+    return torch.nn.init._calculate_fan_in_and_fan_out(torch.empty(shape))
+
+
+def test_check_fans_asks_about_linear_and_convolution_shapes():
+    assert _checked_fan_shapes() == FAN_SHAPES
+
+
+@pytest.mark.parametrize("shape", FAN_SHAPES)
+def test_reference_fans_equal_torch(shape):
+    assert init_exercises.reference_fans(shape) == _torch_fans(shape)
+
+
+@pytest.mark.parametrize(
+    "student", [init_exercises.reference_fans, _torch_fans], ids=["reference", "torch"]
+)
+def test_correct_fans_pass(capsys, student):
+    feedback = init_exercises.check_fans(student)
+    assert feedback.exercise == "fans"
+    assert feedback.passed
+    assert feedback.message == "all 5 cases agree with the reference"
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    ("student", "status", "part"),
+    [
+        (lambda shape: (shape[1], shape[0]), "failed", "case 2 of 5: item 0: expected 27, got 3"),
+        (
+            lambda shape: _torch_fans(shape)[::-1],
+            "failed",
+            "case 1 of 5: item 0: expected 20, got 10",
+        ),
+        (lambda shape: _torch_fans(shape)[0], "failed", "expected a sequence of 2 items"),
+        (_stub, "not implemented", "not implemented yet"),
+        (lambda shape: shape[2], "error", "your code raised IndexError"),
+        ((20, 10), "failed", "expected a function, got tuple"),
+    ],
+    ids=["ignores-kernel", "swapped", "one-number", "stub", "raises", "not-callable"],
+)
+def test_wrong_fans_fail_without_raising(capsys, student, status, part):
+    feedback = init_exercises.check_fans(student)
+    assert feedback.exercise == "fans"
+    assert feedback.status == status
+    assert part in feedback.message
+    if status == "failed" and callable(student):
+        assert feedback.message.endswith(f". Hint: {FANS_HINT}")
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def _fans_of(shape):
+    return init_exercises.reference_fans(shape)
+
+
+def _he_normal(shape):
+    return torch.randn(shape) * math.sqrt(2 / _fans_of(shape)[0])
+
+
+def _he_normal_torch(shape):
+    return torch.nn.init.kaiming_normal_(torch.empty(shape))
+
+
+def _he_xavier_std(shape):
+    fan_in, fan_out = _fans_of(shape)
+    return torch.randn(shape) * math.sqrt(2 / (fan_in + fan_out))
+
+
+def _he_fan_out(shape):
+    return torch.randn(shape) * math.sqrt(2 / _fans_of(shape)[1])
+
+
+def _he_uniform_wrong_std(shape):
+    # U(-σ, σ) has std σ/√3, not σ: the bound must be √3·σ.
+    return (2 * torch.rand(shape) - 1) * math.sqrt(2 / _fans_of(shape)[0])
+
+
+def _he_shifted(shape):
+    return _he_normal(shape) + 0.2 * math.sqrt(2 / _fans_of(shape)[0])
+
+
+def _he_transposed(shape):
+    return _he_normal(shape[::-1])
+
+
+def _he_list(shape):
+    return _he_normal(shape).tolist()
+
+
+def _he_raises(shape):
+    raise ValueError("fan_in is unknown")
+
+
+@pytest.mark.parametrize(
+    "student",
+    [_he_normal, _he_normal_torch, lambda shape: _he_normal(shape).double()],
+    ids=["formula", "torch", "float64"],
+)
+def test_correct_he_normals_pass(capsys, student):
+    torch.manual_seed(0)
+    feedback = init_exercises.check_he_normal(student)
+    assert feedback.exercise == "he_normal"
+    assert feedback.passed
+    assert feedback.message == "std √(2/fan_in) and mean 0 on both shapes"
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    ("student", "status", "part"),
+    [
+        (_he_xavier_std, "failed", "shape (400, 500): std 0.047"),
+        (_he_fan_out, "failed", "shape (400, 500): std 0.07"),
+        (_he_uniform_wrong_std, "failed", "shape (400, 500): std 0.036"),
+        (_he_shifted, "failed", "shape (400, 500): mean 0.01"),
+        (_he_transposed, "failed", "expected a tensor of shape (400, 500), got (500, 400)"),
+        (_he_list, "failed", "expected a tensor of shape (400, 500), got list"),
+        (lambda shape: None, "failed", "expected a tensor of shape (400, 500), got NoneType"),
+        (_stub, "not implemented", "not implemented yet"),
+        (_he_raises, "error", "your code raised ValueError: fan_in is unknown"),
+        (lambda: torch.randn(3), "error", "your code raised TypeError"),
+        ("he_normal", "failed", "expected a function, got str"),
+    ],
+    ids=[
+        "xavier-std",
+        "fan-out",
+        "uniform-wrong-std",
+        "shifted-mean",
+        "transposed",
+        "list",
+        "none",
+        "stub",
+        "value-error",
+        "no-argument",
+        "not-callable",
+    ],
+)
+def test_wrong_he_normals_fail_without_raising(capsys, student, status, part):
+    torch.manual_seed(0)
+    feedback = init_exercises.check_he_normal(student)
+    assert feedback.exercise == "he_normal"
+    assert feedback.status == status
+    assert part in feedback.message
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+def test_he_normal_failure_names_the_expected_std_and_fan_in():
+    torch.manual_seed(0)
+    feedback = init_exercises.check_he_normal(_he_fan_out)
+    want = math.sqrt(2 / 500)
+    assert f"expected √(2/fan_in) = {want:.4g} (fan_in = 500)" in feedback.message
+
+
+def test_he_normal_checks_the_convolution_shape_too():
+    def linear_only(shape):
+        return _he_normal(shape) if len(shape) == 2 else _he_fan_out(shape)
+
+    torch.manual_seed(0)
+    feedback = init_exercises.check_he_normal(linear_only)
+    assert feedback.status == "failed"
+    assert "shape (256, 32, 3, 3): std" in feedback.message
+    assert "(fan_in = 288)" in feedback.message
