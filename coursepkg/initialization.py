@@ -55,6 +55,8 @@ def fan_in_and_fan_out(tensor: torch.Tensor) -> tuple[int, int]:
             "tensor must have at least 2 dimensions (out, in, *kernel) to have "
             f"fans, got shape {tuple(tensor.shape)}"
         )
+    if tensor.numel() == 0:
+        raise ValueError(f"tensor must not be empty, got shape {tuple(tensor.shape)}")
     receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear weight
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
@@ -145,19 +147,25 @@ def layer_statistics(
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, layer_type)]
     if not layers:
         raise ValueError(f"model has no {layer_type.__name__} layer to watch")
-    stats = LayerStats()
-    hooks = [
-        module.register_forward_hook(lambda _m, _i, out: stats.activations.append(out.detach()))
-        for _, module in layers
-    ]
+    outputs: dict[int, torch.Tensor] = {}  # layer index → its (last) output
+
+    def keep(index: int):
+        return lambda _module, _inputs, out: outputs.__setitem__(index, out.detach())
+
+    hooks = [module.register_forward_hook(keep(i)) for i, (_, module) in enumerate(layers)]
     try:
         model.zero_grad(set_to_none=True)
         nn.functional.cross_entropy(model(x), y).backward()
     finally:
         for hook in hooks:
             hook.remove()
-    for (name, module), out in zip(layers, stats.activations, strict=True):
+    stats = LayerStats()
+    for i, (name, module) in enumerate(layers):
+        if i not in outputs or module.weight.grad is None:
+            raise ValueError(f"layer {name!r} took no part in the forward pass")
+        out = outputs[i]
         stats.names.append(name)
+        stats.activations.append(out)
         stats.activation_mean.append(out.mean().item())
         stats.activation_std.append(out.std().item())
         stats.gradient_norm.append(module.weight.grad.norm().item())

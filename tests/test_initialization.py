@@ -358,10 +358,6 @@ class _HeadFirst(nn.Module):
         return self.head(torch.relu(self.body(x)))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: layer_statistics pairs activations with layers by call order, not by module",
-)
 def test_layer_statistics_pairs_each_activation_with_its_own_layer():
     torch.manual_seed(0)
     model, x, y = _HeadFirst(), torch.randn(64, 16), torch.randint(0, 4, (64,))
@@ -467,3 +463,25 @@ def test_layer_statistics_refuses_a_model_without_the_watched_layer(model, layer
     with pytest.raises(ValueError, match=match):
         layer_statistics(model, x, y, layer_type=layer_type)
     assert all(not m._forward_hooks for m in model.modules())
+
+
+class _WithUnusedLayer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.used = nn.Linear(4, 3)
+        self.unused = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.used(x)
+
+
+def test_layer_statistics_names_a_layer_that_was_not_used():
+    model = _WithUnusedLayer()
+    with pytest.raises(ValueError, match="unused"):
+        layer_statistics(model, torch.randn(8, 4), torch.randint(0, 3, (8,)))
+
+
+@pytest.mark.parametrize("shape", [(5, 0), (0, 0), (0, 3, 3, 3)])
+def test_an_empty_tensor_has_no_fans(shape):
+    with pytest.raises(ValueError, match="empty"):
+        fan_in_and_fan_out(torch.empty(shape))
