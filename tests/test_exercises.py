@@ -939,3 +939,21 @@ def test_he_normal_checks_the_convolution_shape_too():
     assert feedback.status == "failed"
     assert "shape (256, 32, 3, 3): std" in feedback.message
     assert "(fan_in = 288)" in feedback.message
+
+
+def test_check_properties_reports_every_outcome_without_raising(capsys):
+    from coursepkg.exercises.framework import check_properties
+
+    def even(result, n):
+        return None if result % 2 == 0 else f"{n} gave an odd number"
+
+    cases = [(1,), (2,)]
+    assert check_properties("double", lambda n: 2 * n, cases, even, success="ok").passed
+    assert check_properties("same", lambda n: n, cases, even, success="ok").message == (
+        "1 gave an odd number"
+    )
+    assert check_properties("x", 3, cases, even, success="ok").status == "failed"
+    assert check_properties("x", lambda n: "a", cases, even, success="ok").status == "failed"
+    stub = check_properties("x", _stub, cases, even, success="ok")
+    assert stub.status == "not implemented"
+    assert capsys.readouterr().out.count("\n") == 5

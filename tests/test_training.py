@@ -327,18 +327,24 @@ def overfit_setup(blobs):
     return start, val
 
 
-def test_fit_restores_the_weights_of_the_best_epoch(overfit_setup):
-    start, val = overfit_setup
+def _stopped_run(start, val, epochs, stopper):
+    """Train a fresh model of ``overfit_setup`` with early stopping."""
     model, train, optimizer = start()
     history = fit(
         model,
         train,
-        epochs=12,
+        epochs=epochs,
         optimizer=optimizer,
         val_loader=val,
-        early_stopping=EarlyStopping(12),
+        early_stopping=stopper,
         progress=False,
     )
+    return model, history
+
+
+def test_fit_restores_the_weights_of_the_best_epoch(overfit_setup):
+    start, val = overfit_setup
+    model, history = _stopped_run(start, val, 12, EarlyStopping(12))
     assert 1 < history.best_epoch < 12
     assert evaluate(model, val)["loss"] == pytest.approx(history.best("val_loss"), rel=1e-6)
     assert history.best("val_loss") < history.val_loss[-1] - 0.01
@@ -351,32 +357,14 @@ def test_fit_restores_the_weights_of_the_best_epoch(overfit_setup):
 
 def test_fit_without_restore_best_keeps_the_last_weights(overfit_setup):
     start, val = overfit_setup
-    model, train, optimizer = start()
-    history = fit(
-        model,
-        train,
-        epochs=12,
-        optimizer=optimizer,
-        val_loader=val,
-        early_stopping=EarlyStopping(12, restore_best=False),
-        progress=False,
-    )
+    model, history = _stopped_run(start, val, 12, EarlyStopping(12, restore_best=False))
     assert evaluate(model, val)["loss"] == pytest.approx(history.val_loss[-1], rel=1e-6)
     assert history.val_loss[-1] > history.best("val_loss") + 0.01
 
 
 def test_fit_restored_weights_match_best_epoch_with_min_delta(overfit_setup):
     start, val = overfit_setup
-    model, train, optimizer = start()
-    history = fit(
-        model,
-        train,
-        epochs=8,
-        optimizer=optimizer,
-        val_loader=val,
-        early_stopping=EarlyStopping(8, min_delta=0.01),
-        progress=False,
-    )
+    model, history = _stopped_run(start, val, 8, EarlyStopping(8, min_delta=0.01))
     assert evaluate(model, val)["loss"] == pytest.approx(history.best("val_loss"), rel=1e-6)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from coursepkg.exercises.framework import Feedback, check_function, report, student_error
+from coursepkg.exercises.framework import Feedback, check_function, check_properties
 
 __all__ = ["check_dropout", "check_dropout_moments", "reference_dropout_moments"]
 
@@ -32,18 +32,21 @@ def _dropout_problem(out: Any, x: torch.Tensor, p: float) -> str | None:
     """Describe what is wrong with ``out = dropout(x, p)`` for ``x`` all equal to 3."""
     if not isinstance(out, torch.Tensor) or out.shape != x.shape:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
-        return f"expected a tensor of shape {tuple(x.shape)}, got {got}"
+        return f"p = {p}: expected a tensor of shape {tuple(x.shape)}, got {got}"
     if not out.is_floating_point():
-        return f"expected a floating-point tensor (the scaled activations), got dtype {out.dtype}"
+        return (
+            f"p = {p}: expected a floating-point tensor (the scaled activations), "
+            f"got dtype {out.dtype}"
+        )
     if not torch.equal(x, torch.full_like(x, 3.0)):
-        return "your function changed its input x in place"
+        return f"p = {p}: your function changed its input x in place"
     kept = 3.0 / (1 - p)
     is_zero, is_kept = out == 0, torch.isclose(out, torch.tensor(kept, dtype=out.dtype))
     if not (is_zero | is_kept).all():
-        return f"every output must be 0 or x/(1 - p) = {kept:.4g}; found other values"
+        return f"p = {p}: every output must be 0 or x/(1 - p) = {kept:.4g}; found other values"
     zeros = is_zero.double().mean().item()
     if abs(zeros - p) > 0.01:  # 100,000 draws: the standard error is below 0.0016
-        return f"with p = {p}, {zeros:.3f} of the outputs are zero; expected about {p}"
+        return f"p = {p}: with p = {p}, {zeros:.3f} of the outputs are zero; expected about {p}"
     return None
 
 
@@ -54,21 +57,11 @@ def check_dropout(dropout: Any) -> Feedback:
     outputs are 0 or ``x/(1 − p)``, about a fraction ``p`` are 0, ``p = 0`` is the
     identity, and ``x`` is left unchanged.
     """
-    name = "dropout"
-    if not callable(dropout):
-        return report(
-            Feedback(name, "failed", f"expected a function, got {type(dropout).__name__}")
-        )
-    for p in (0.0, 0.3, 0.75):
-        x = torch.full((100_000,), 3.0, dtype=torch.float64)
-        try:
-            out = dropout(x, p)
-        except Exception as error:  # the student's code may raise anything
-            return report(student_error(name, error))
-        try:
-            problem = _dropout_problem(out, x, p)
-        except Exception as error:  # a strange returned object: report it, do not raise
-            problem = f"the result could not be checked ({error})"
-        if problem is not None:
-            return report(Feedback(name, "failed", f"p = {p}: {problem}"))
-    return report(Feedback(name, "passed", "zeros, scaling and p = 0 are all right"))
+    cases = [(torch.full((100_000,), 3.0, dtype=torch.float64), p) for p in (0.0, 0.3, 0.75)]
+    return check_properties(
+        "dropout",
+        dropout,
+        cases,
+        _dropout_problem,
+        success="zeros, scaling and p = 0 are all right",
+    )

@@ -21,6 +21,7 @@ import torch
 __all__ = [
     "Feedback",
     "check_function",
+    "check_properties",
     "check_value",
     "compare",
     "report",
@@ -258,3 +259,54 @@ def check_value(
     if problem is None:
         return report(Feedback(exercise, "passed", "correct"))
     return report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))
+
+
+def check_properties(
+    exercise: str,
+    student: Any,
+    cases: Sequence[tuple],
+    describe_problem: Callable[..., str | None],
+    *,
+    success: str,
+) -> Feedback:
+    """Check an answer by properties of its results, for exercises with random outputs.
+
+    For each case, ``student(*args)`` is called and ``describe_problem(result,
+    *args)`` says what is wrong with the result (``None`` when it is right). The
+    arguments are passed as they are, so ``describe_problem`` can see whether the
+    student changed them.
+
+    Parameters
+    ----------
+    exercise : str
+        Name shown in the feedback.
+    student : callable
+        The student's function (anything else is reported, not raised).
+    cases : sequence of tuple
+        Positional arguments, one tuple per case.
+    describe_problem : callable
+        ``describe_problem(result, *args) -> str | None``.
+    success : str
+        The message when every case is right.
+
+    Returns
+    -------
+    Feedback
+        Also printed as one line.
+    """
+    if not callable(student):
+        return report(
+            Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
+        )
+    for args in cases:
+        try:
+            result = student(*args)
+        except Exception as error:  # the student's code may raise anything
+            return report(student_error(exercise, error))
+        try:
+            problem = describe_problem(result, *args)
+        except Exception as error:  # a strange returned object: report it, do not raise
+            problem = f"the result could not be checked ({error})"
+        if problem is not None:
+            return report(Feedback(exercise, "failed", problem))
+    return report(Feedback(exercise, "passed", success))

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from coursepkg.exercises.framework import Feedback, check_function, report, student_error
+from coursepkg.exercises.framework import Feedback, check_function, check_properties
 
 __all__ = ["check_fans", "check_he_normal", "reference_fans"]
 
@@ -30,36 +30,30 @@ def check_fans(fans: Any) -> Feedback:
     )
 
 
+def _he_normal_problem(w: Any, shape: tuple[int, ...]) -> str | None:
+    """Describe what is wrong with ``w = he_normal(shape)``."""
+    if not isinstance(w, torch.Tensor) or tuple(w.shape) != shape:
+        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
+        return f"expected a tensor of shape {shape}, got {got}"
+    fan_in = reference_fans(shape)[0]
+    want = math.sqrt(2.0 / fan_in)
+    std, mean = w.double().std().item(), w.double().mean().item()
+    # 200,000 or more samples: the sample std is within 1 % of the truth.
+    if not abs(std - want) < 0.03 * want:
+        return (
+            f"shape {shape}: std {std:.4g}, expected √(2/fan_in) = {want:.4g} (fan_in = {fan_in})"
+        )
+    if abs(mean) > 0.03 * want:
+        return f"shape {shape}: mean {mean:.3g}, expected 0"
+    return None
+
+
 def check_he_normal(he_normal: Any) -> Feedback:
     """Check ``he_normal(shape) -> Tensor``: mean 0 and std √(2/fan_in), for ReLU layers."""
-    name = "he_normal"
-    if not callable(he_normal):
-        return report(
-            Feedback(name, "failed", f"expected a function, got {type(he_normal).__name__}")
-        )
-    for shape in [(400, 500), (256, 32, 3, 3)]:
-        try:
-            w = he_normal(shape)
-        except Exception as error:  # the student's code may raise anything
-            return report(student_error(name, error))
-        if not isinstance(w, torch.Tensor) or tuple(w.shape) != shape:
-            got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-            return report(
-                Feedback(name, "failed", f"expected a tensor of shape {shape}, got {got}")
-            )
-        fan_in = reference_fans(shape)[0]
-        want = math.sqrt(2.0 / fan_in)
-        std, mean = w.double().std().item(), w.double().mean().item()
-        # 200,000 or more samples: the sample std is within 1 % of the truth.
-        if not abs(std - want) < 0.03 * want:
-            return report(
-                Feedback(
-                    name,
-                    "failed",
-                    f"shape {shape}: std {std:.4g}, expected "
-                    f"√(2/fan_in) = {want:.4g} (fan_in = {fan_in})",
-                )
-            )
-        if abs(mean) > 0.03 * want:
-            return report(Feedback(name, "failed", f"shape {shape}: mean {mean:.3g}, expected 0"))
-    return report(Feedback(name, "passed", "std √(2/fan_in) and mean 0 on both shapes"))
+    return check_properties(
+        "he_normal",
+        he_normal,
+        [((400, 500),), ((256, 32, 3, 3),)],
+        _he_normal_problem,
+        success="std √(2/fan_in) and mean 0 on both shapes",
+    )
