@@ -26,13 +26,14 @@ from coursepkg.penalties import (
     sparsity,
     split_decay_parameters,
 )
-from coursepkg.plotting import plot_learning_curves, plot_runs
+from coursepkg.plotting import plot_learning_curves, plot_runs, plot_schedules
 from coursepkg.polynomial import (
     fit_polynomial,
     mean_squared_error,
     polynomial_features,
     predict_polynomial,
 )
+from coursepkg.range_test import RangeTest, lr_range_test
 from coursepkg.training import EarlyStopping, History, evaluate, fit
 from coursepkg.utils import get_device, seed_everything, show_source
 
@@ -45,6 +46,7 @@ __all__ = [
     "Dropout",
     "EarlyStopping",
     "History",
+    "RangeTest",
     "RegressionData",
     "WeightPenalty",
     "accuracy",
@@ -60,6 +62,7 @@ __all__ = [
     "l1_penalty",
     "l2_penalty",
     "load_digits_split",
+    "lr_range_test",
     "make_loader",
     "make_polynomial_regression",
     "make_sparse_regression",
@@ -67,6 +70,7 @@ __all__ = [
     "mlp",
     "plot_learning_curves",
     "plot_runs",
+    "plot_schedules",
     "polynomial_features",
     "predict_polynomial",
     "seed_everything",

@@ -1,15 +1,16 @@
-"""Figures the chapters share: learning curves of one run, several runs compared."""
+"""Figures the chapters share: learning curves, several runs compared, schedules."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
 from coursepkg.training import History
+from coursepkg.utils import check_positive_int
 
-__all__ = ["plot_learning_curves", "plot_runs"]
+__all__ = ["plot_learning_curves", "plot_runs", "plot_schedules"]
 
 _LABELS = {
     "train_loss": "training loss",
@@ -111,5 +112,48 @@ def plot_runs(
     ax.set_xlabel("epoch")
     ax.set_ylabel(_LABELS[metric])
     ax.set_title(title or f"{_LABELS[metric].capitalize()} by run")
+    ax.legend()
+    return ax
+
+
+def plot_schedules(
+    schedules: Mapping[str, Callable[[int], float]],
+    total_steps: int,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw learning-rate schedules against the step, one line each.
+
+    Parameters
+    ----------
+    schedules : mapping of str to callable
+        Label → ``schedule(step) -> lr``, e.g. from :mod:`coursepkg.schedules`.
+    total_steps : int
+        Steps ``0 .. total_steps - 1`` are drawn; ``>= 1``.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure when not given.
+    title : str, optional
+        Title of the axes.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    check_positive_int(total_steps, "total_steps")
+    if not isinstance(schedules, Mapping) or not schedules:
+        raise ValueError("schedules must be a non-empty mapping of label to schedule")
+    for label, schedule in schedules.items():
+        if not callable(schedule):
+            kind = type(schedule).__name__
+            raise TypeError(f"schedules[{label!r}] must be a callable step -> lr, got {kind}")
+    ax = _axes(ax)
+    steps = range(total_steps)
+    for label, schedule in schedules.items():
+        ax.plot(steps, [schedule(t) for t in steps], label=str(label))
+    ax.set_xlabel("step")
+    ax.set_ylabel("learning rate")
+    ax.set_title(title or "Learning-rate schedules")
     ax.legend()
     return ax

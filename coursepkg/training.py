@@ -122,8 +122,12 @@ def _run_epoch(
     name: str,
     optimizer: torch.optim.Optimizer | None = None,
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> tuple[float, float]:
-    """One pass over ``loader``; trains when ``optimizer`` is given. Returns (loss, accuracy)."""
+    """One pass over ``loader``; trains when ``optimizer`` is given. Returns (loss, accuracy).
+
+    A ``scheduler`` given here is stepped after every optimizer step.
+    """
     # Per batch only references are kept; the sums are taken once per epoch,
     # so the loop adds no tensor operation and no .item() sync per batch.
     losses, sizes, outputs_seen, targets_seen = [], [], [], []
@@ -137,6 +141,8 @@ def _run_epoch(
             optimizer.zero_grad(set_to_none=True)
             total.backward()
             optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
         losses.append(loss.detach())
         sizes.append(len(y))
         outputs_seen.append(outputs.detach())
@@ -192,6 +198,7 @@ def fit(
     loss_fn: LossFn | None = None,
     val_loader: Iterable[Batch] | None = None,
     scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler_interval: str = "epoch",
     penalty: Callable[[nn.Module], torch.Tensor] | None = None,
     early_stopping: EarlyStopping | None = None,
     progress: bool = True,
@@ -201,7 +208,7 @@ def fit(
     Each epoch trains on ``train_loader`` (the recorded training loss and
     accuracy are averages over that epoch's batches, taken while the weights
     change), then evaluates on ``val_loader`` in eval mode, then steps the
-    ``scheduler`` once.
+    ``scheduler`` once (or, with ``scheduler_interval="step"``, after every batch).
 
     Parameters
     ----------
@@ -218,7 +225,11 @@ def fit(
     val_loader : iterable of (inputs, targets), optional
         Validation batches, evaluated after every epoch.
     scheduler : torch.optim.lr_scheduler.LRScheduler, optional
-        Stepped once per epoch.
+        A learning-rate scheduler of ``optimizer``, e.g. from
+        :func:`coursepkg.schedules.lambda_lr`. ``ReduceLROnPlateau`` is stepped with
+        the epoch's validation loss (the training loss without ``val_loader``).
+    scheduler_interval : {"epoch", "step"}, default "epoch"
+        Step the scheduler once per epoch or after every optimizer step.
     penalty : callable, optional
         ``penalty(model)`` returns a scalar tensor added to the loss before the
         backward pass, e.g. an L2 penalty (:ref:`ch-penalties`).
@@ -248,6 +259,22 @@ def fit(
         raise TypeError(f"early_stopping must be an EarlyStopping, got {kind}")
     if early_stopping is not None and val_loader is None:
         raise ValueError("early_stopping needs a val_loader to watch")
+    if scheduler is not None and not isinstance(
+        scheduler,
+        (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau),
+    ):
+        kind = type(scheduler).__name__
+        raise TypeError(f"scheduler must be a torch.optim.lr_scheduler scheduler, got {kind}")
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if scheduler_interval not in ("epoch", "step"):
+        raise ValueError(
+            f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
+        )
+    if plateau and scheduler_interval == "step":
+        raise ValueError(
+            "ReduceLROnPlateau watches an epoch's loss: use scheduler_interval='epoch'"
+        )
+    per_step = scheduler if scheduler_interval == "step" else None
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     device = _model_device(model)
     if early_stopping is not None:
@@ -259,7 +286,7 @@ def fit(
         history.lr.append(optimizer.param_groups[0]["lr"])
         model.train()
         train_loss, train_acc = _run_epoch(
-            model, train_loader, loss_fn, device, "train_loader", optimizer, penalty
+            model, train_loader, loss_fn, device, "train_loader", optimizer, penalty, per_step
         )
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:
@@ -273,7 +300,9 @@ def fit(
         watched = val_loss if val_loader is not None else train_loss
         if watched < best_loss:
             best_loss, history.best_epoch = watched, epoch
-        if scheduler is not None:
+        if plateau:
+            scheduler.step(watched)
+        elif scheduler is not None and per_step is None:
             scheduler.step()
         bar.set_postfix(train_loss=f"{train_loss:.3f}", val_loss=f"{val_loss:.3f}", refresh=False)
         if early_stopping is not None:

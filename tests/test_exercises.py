@@ -12,6 +12,7 @@ from coursepkg.exercises import batchnorm as batchnorm_exercises
 from coursepkg.exercises import dropout as dropout_exercises
 from coursepkg.exercises import initialization as init_exercises
 from coursepkg.exercises import overfitting, penalties
+from coursepkg.exercises import schedules as schedule_exercises
 from coursepkg.exercises.framework import (
     Feedback,
     check_function,
@@ -23,6 +24,7 @@ from coursepkg.exercises.framework import (
 from coursepkg.lasso import proximal_gradient
 from coursepkg.penalties import soft_threshold_
 from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
+from coursepkg.schedules import cosine_annealing
 
 # --- compare ----------------------------------------------------------------------------
 
@@ -957,3 +959,72 @@ def test_check_properties_reports_every_outcome_without_raising(capsys):
     stub = check_properties("x", _stub, cases, even, success="ok")
     assert stub.status == "not implemented"
     assert capsys.readouterr().out.count("\n") == 5
+
+
+def _cosine_without_cap(step, base_lr, total_steps, min_lr):
+    return min_lr + (base_lr - min_lr) * (1 + math.cos(math.pi * step / total_steps)) / 2
+
+
+@pytest.mark.parametrize(
+    ("check", "student", "status", "part"),
+    [
+        (
+            schedule_exercises.check_cosine_annealing,
+            lambda t, base, total, low: base * (1 + math.cos(math.pi * min(t, total) / total)) / 2,
+            "failed",
+            "case 9 of 14",  # min_lr forgotten: step 1 of the first case with min_lr > 0
+        ),
+        (schedule_exercises.check_cosine_annealing, _cosine_without_cap, "failed", "case 7"),
+        (schedule_exercises.check_cosine_annealing, _stub, "not implemented", "not implemented"),
+        (
+            schedule_exercises.check_linear_warmup,
+            lambda t, base, w: base * min(t, w) / w,  # starts at zero
+            "failed",
+            "already uses base_lr / warmup_steps",
+        ),
+        (
+            schedule_exercises.check_linear_warmup,
+            lambda t, base, w: base * (t + 1) / w,  # never stops rising
+            "failed",
+            "case 5",
+        ),
+        (
+            schedule_exercises.check_exponential_gamma,
+            lambda rate, steps: rate / steps,
+            "failed",
+            "Hint",
+        ),
+        (schedule_exercises.check_exponential_gamma, lambda rate: rate, "error", "TypeError"),
+        (schedule_exercises.check_exponential_gamma, 0.96, "failed", "expected a function"),
+    ],
+)
+def test_wrong_schedule_answers_fail_without_raising(capsys, check, student, status, part):
+    feedback = check(student)
+    assert feedback.status == status
+    assert part in feedback.message
+    assert capsys.readouterr().out == f"{feedback}\n"
+
+
+@pytest.mark.parametrize(
+    ("check", "reference"),
+    [
+        (
+            schedule_exercises.check_cosine_annealing,
+            lambda t, base, total, low: cosine_annealing(
+                t, base_lr=base, total_steps=total, min_lr=low
+            ),
+        ),
+        (schedule_exercises.check_linear_warmup, schedule_exercises.reference_linear_warmup),
+        (
+            schedule_exercises.check_exponential_gamma,
+            schedule_exercises.reference_exponential_gamma,
+        ),
+    ],
+)
+def test_the_schedule_references_pass_their_own_checks(check, reference):
+    assert check(reference).passed
+
+
+def test_reference_exponential_gamma_gives_decay_rate_over_decay_steps():
+    gamma = schedule_exercises.reference_exponential_gamma(0.96, 100)
+    assert gamma**100 == pytest.approx(0.96, rel=1e-12)

@@ -6,7 +6,7 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.axes import Axes
 
-from coursepkg.plotting import plot_learning_curves, plot_runs
+from coursepkg.plotting import plot_learning_curves, plot_runs, plot_schedules
 from coursepkg.training import History
 
 
@@ -119,3 +119,27 @@ def test_plot_runs_leaves_no_figure_open_on_bad_runs(history):
     with pytest.raises(TypeError):
         plot_runs({"a": history, "b": 3})
     assert plt.get_fignums() == []
+
+
+def test_plot_schedules_draws_each_schedule_over_the_steps():
+    ax = plot_schedules({"half": lambda t: 0.5 / (t + 1), "flat": lambda t: 0.1}, 4)
+    assert isinstance(ax, Axes)
+    assert _legend(ax) == ["half", "flat"]
+    assert list(ax.get_lines()[0].get_xdata()) == [0, 1, 2, 3]
+    assert list(ax.get_lines()[0].get_ydata()) == [0.5, 0.25, 0.5 / 3, 0.125]
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "learning rate")
+
+
+@pytest.mark.parametrize(
+    ("schedules", "total_steps", "error", "name"),
+    [
+        ({}, 10, ValueError, "schedules"),
+        ([lambda t: 0.1], 10, ValueError, "schedules"),
+        ({"a": 0.1}, 10, TypeError, r"schedules\['a'\]"),
+        ({"a": lambda t: 0.1}, 0, ValueError, "total_steps"),
+        ({"a": lambda t: 0.1}, 2.5, TypeError, "total_steps"),
+    ],
+)
+def test_plot_schedules_rejects_bad_arguments(schedules, total_steps, error, name):
+    with pytest.raises(error, match=name):
+        plot_schedules(schedules, total_steps)

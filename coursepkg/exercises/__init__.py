@@ -4,7 +4,14 @@ Usage in a chapter: ``from coursepkg.exercises import overfitting as ex`` then
 ``ex.check_best_degree(best_degree)``.
 """
 
-from coursepkg.exercises import batchnorm, dropout, initialization, overfitting, penalties
+from coursepkg.exercises import (
+    batchnorm,
+    dropout,
+    initialization,
+    overfitting,
+    penalties,
+    schedules,
+)
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
 
 __all__ = [
@@ -17,4 +24,5 @@ __all__ = [
     "initialization",
     "overfitting",
     "penalties",
+    "schedules",
 ]

@@ -1,0 +1,311 @@
+"""Learning-rate schedules as pure functions of the step, and an adapter to PyTorch.
+
+Each schedule maps an optimizer step ``t = 0, 1, 2, ...`` to a learning rate, so it
+can be plotted, tested and composed without an optimizer. :func:`lambda_lr` turns
+any of them into a :class:`torch.optim.lr_scheduler.LambdaLR`.
+
+Past the end of a finite schedule (``step >= total_steps``) the rate stays at its
+final value, where PyTorch's schedulers differ: ``CosineAnnealingLR`` rises again
+(it is periodic) and ``OneCycleLR`` raises an error.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import torch
+
+from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
+
+__all__ = [
+    "cosine_annealing",
+    "exponential_decay",
+    "lambda_lr",
+    "one_cycle",
+    "step_decay",
+    "warmup_cosine",
+]
+
+Schedule = Callable[[int], float]
+
+
+def _check_step(step: object) -> int:
+    return check_positive_int(step, "step", minimum=0)
+
+
+def _check_rate(value: object, name: str) -> float:
+    rate = check_nonnegative(value, name)
+    if rate == 0:
+        raise ValueError(f"{name} must be > 0, got {value}")
+    return rate
+
+
+def _check_min_lr(min_lr: object, base_lr: float) -> None:
+    if not check_nonnegative(min_lr, "min_lr") <= base_lr:
+        raise ValueError(f"min_lr must be <= base_lr = {base_lr}, got {min_lr}")
+
+
+def _cosine(start: float, end: float, fraction: float) -> float:
+    """Go from ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
+    return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+
+def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> float:
+    r"""Multiply the rate by ``gamma`` every ``step_size`` steps.
+
+    .. math:: \eta_t = \eta_0\,\gamma^{\lfloor t / s \rfloor}
+
+    Equals :class:`torch.optim.lr_scheduler.StepLR`.
+
+    Parameters
+    ----------
+    step : int
+        The step, ``>= 0``.
+    base_lr : float
+        The initial rate :math:`\eta_0 > 0`.
+    step_size : int
+        Steps between two decays, ``>= 1``.
+    gamma : float
+        The factor, in ``(0, 1]``.
+
+    Returns
+    -------
+    float
+        The learning rate at ``step``.
+    """
+    step = _check_step(step)
+    base_lr = _check_rate(base_lr, "base_lr")
+    step_size = check_positive_int(step_size, "step_size")
+    if not 0 < check_fraction(gamma, "gamma"):
+        raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+    return base_lr * gamma ** (step // step_size)
+
+
+def exponential_decay(
+    step: int, *, base_lr: float, decay_rate: float, decay_steps: int, staircase: bool = False
+) -> float:
+    r"""Decay by ``decay_rate`` every ``decay_steps`` steps, smoothly or in stairs.
+
+    .. math:: \eta_t = \eta_0\,r^{t / T} \quad (r^{\lfloor t/T \rfloor} \text{ with staircase})
+
+    This is the form of TensorFlow 1's ``tf.train.exponential_decay``. It equals
+    :class:`torch.optim.lr_scheduler.ExponentialLR` with ``gamma = r ** (1 / T)``,
+    and with ``staircase=True`` it equals ``StepLR(step_size=T, gamma=r)``.
+
+    Parameters
+    ----------
+    step : int
+        The step, ``>= 0``.
+    base_lr : float
+        The initial rate, ``> 0``.
+    decay_rate : float
+        The factor :math:`r` applied per ``decay_steps``, in ``(0, 1]``.
+    decay_steps : int
+        The period :math:`T`, ``>= 1``.
+    staircase : bool, default False
+        Decay in whole periods only.
+
+    Returns
+    -------
+    float
+        The learning rate at ``step``.
+    """
+    step = _check_step(step)
+    base_lr = _check_rate(base_lr, "base_lr")
+    decay_steps = check_positive_int(decay_steps, "decay_steps")
+    if not 0 < check_fraction(decay_rate, "decay_rate"):
+        raise ValueError(f"decay_rate must be in (0, 1], got {decay_rate}")
+    exponent = step // decay_steps if staircase else step / decay_steps
+    return base_lr * decay_rate**exponent
+
+
+def cosine_annealing(step: int, *, base_lr: float, total_steps: int, min_lr: float = 0.0) -> float:
+    r"""Half a cosine from ``base_lr`` down to ``min_lr`` over ``total_steps`` steps.
+
+    .. math:: \eta_t = \eta_\min + (\eta_0 - \eta_\min)\,\tfrac12\bigl(1 + \cos(\pi t / T)\bigr)
+
+    (Loshchilov & Hutter, 2017, eq. 5, one cycle without restarts.) Equals
+    :class:`torch.optim.lr_scheduler.CosineAnnealingLR` with ``T_max = T`` for
+    ``t <= T``; afterwards this one stays at ``min_lr``.
+
+    Parameters
+    ----------
+    step : int
+        The step, ``>= 0``.
+    base_lr : float
+        The initial rate, ``> 0``.
+    total_steps : int
+        The length :math:`T` of the schedule, ``>= 1``.
+    min_lr : float, default 0.0
+        The final rate, in ``[0, base_lr]``.
+
+    Returns
+    -------
+    float
+        The learning rate at ``step``.
+    """
+    step = _check_step(step)
+    base_lr = _check_rate(base_lr, "base_lr")
+    total_steps = check_positive_int(total_steps, "total_steps")
+    _check_min_lr(min_lr, base_lr)
+    return _cosine(base_lr, min_lr, min(step, total_steps) / total_steps)
+
+
+def warmup_cosine(
+    step: int, *, base_lr: float, warmup_steps: int, total_steps: int, min_lr: float = 0.0
+) -> float:
+    r"""Warm up linearly to ``base_lr``, then anneal along a cosine to ``min_lr``.
+
+    During warmup (Goyal et al., 2017) the rate climbs linearly,
+    :math:`\eta_t = \eta_0 (t + 1) / W` for :math:`t < W`, so the first step is
+    already non-zero and step :math:`W - 1` reaches :math:`\eta_0`. The remaining
+    :math:`T - W` steps follow :func:`cosine_annealing`. Equals PyTorch's
+    ``SequentialLR([LinearLR(start_factor=1/W, total_iters=W - 1),
+    CosineAnnealingLR(T_max=T - W)], milestones=[W])``.
+
+    Parameters
+    ----------
+    step : int
+        The step, ``>= 0``.
+    base_lr : float
+        The peak rate, ``> 0``.
+    warmup_steps : int
+        The warmup length :math:`W`, ``0 <= W < total_steps`` (0: no warmup).
+    total_steps : int
+        The length :math:`T` of the whole schedule, ``>= 1``.
+    min_lr : float, default 0.0
+        The final rate, in ``[0, base_lr]``.
+
+    Returns
+    -------
+    float
+        The learning rate at ``step``.
+    """
+    step = _check_step(step)
+    warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)
+    total_steps = check_positive_int(total_steps, "total_steps")
+    if warmup_steps >= total_steps:
+        raise ValueError(
+            f"warmup_steps must be < total_steps = {total_steps} (the warmup must end "
+            f"before the run does), got {warmup_steps}"
+        )
+    base_lr = _check_rate(base_lr, "base_lr")
+    _check_min_lr(min_lr, base_lr)
+    if step < warmup_steps:
+        return base_lr * ((step + 1) / warmup_steps)  # never above base_lr, to the last bit
+    return cosine_annealing(
+        step - warmup_steps,
+        base_lr=base_lr,
+        total_steps=total_steps - warmup_steps,
+        min_lr=min_lr,
+    )
+
+
+def one_cycle(
+    step: int,
+    *,
+    max_lr: float,
+    total_steps: int,
+    pct_start: float = 0.3,
+    div_factor: float = 25.0,
+    final_div_factor: float = 1e4,
+    anneal: str = "cos",
+) -> float:
+    r"""Smith's one-cycle policy: up from ``max_lr / div_factor`` to ``max_lr``, then far down.
+
+    The rate rises over the first ``pct_start`` of the run, from
+    :math:`\eta_\max / d` to :math:`\eta_\max`, and falls over the rest to
+    :math:`\eta_\max / (d \cdot d_\text{final})` (Smith & Topin, 2019). The
+    phases meet at step :math:`p T - 1` and the last step is :math:`T - 1`, as in
+    :class:`torch.optim.lr_scheduler.OneCycleLR`, which this equals for the
+    learning rate (PyTorch also cycles the momentum, which this function does not).
+
+    Parameters
+    ----------
+    step : int
+        The step, ``>= 0``.
+    max_lr : float
+        The peak rate, ``> 0``.
+    total_steps : int
+        The length :math:`T` of the run, ``>= 2``.
+    pct_start : float, default 0.3
+        The fraction :math:`p` of the run spent rising, in ``(0, 1)``; the rise must
+        last at least one step and end before the last one.
+    div_factor : float, default 25.0
+        The start rate is ``max_lr / div_factor``; ``>= 1``.
+    final_div_factor : float, default 1e4
+        The end rate is the start rate divided by this; ``>= 1``.
+    anneal : {"cos", "linear"}, default "cos"
+        The shape of both phases.
+
+    Returns
+    -------
+    float
+        The learning rate at ``step``; it stays at the end rate past ``T - 1``.
+    """
+    step = _check_step(step)
+    max_lr = _check_rate(max_lr, "max_lr")
+    total_steps = check_positive_int(total_steps, "total_steps", minimum=2)
+    pct_start = check_fraction(pct_start, "pct_start")
+    peak_step = pct_start * total_steps - 1
+    if not 0 < peak_step < total_steps - 1:
+        raise ValueError(
+            f"pct_start * total_steps - 1 must lie strictly between 0 and total_steps - 1 "
+            f"= {total_steps - 1}, got pct_start = {pct_start}"
+        )
+    for name, factor in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
+        if check_nonnegative(factor, name) < 1:
+            raise ValueError(f"{name} must be >= 1, got {factor}")
+    if anneal not in ("cos", "linear"):
+        raise ValueError(f"anneal must be 'cos' or 'linear', got {anneal!r}")
+    start_lr = max_lr / div_factor
+    end_lr = start_lr / final_div_factor
+    if step <= peak_step:
+        begin, end, fraction = start_lr, max_lr, step / peak_step
+    else:
+        fraction = (min(step, total_steps - 1) - peak_step) / (total_steps - 1 - peak_step)
+        begin, end = max_lr, end_lr
+    if anneal == "linear":
+        return begin + (end - begin) * fraction
+    return _cosine(begin, end, fraction)
+
+
+def lambda_lr(
+    optimizer: torch.optim.Optimizer, schedule: Schedule
+) -> torch.optim.lr_scheduler.LambdaLR:
+    """Drive ``optimizer`` by ``schedule(step) -> lr``, one call per optimizer step.
+
+    Parameters
+    ----------
+    optimizer : torch.optim.Optimizer
+        The optimizer; its first parameter group's current rate is the reference:
+        that group gets exactly ``schedule(step)``, and any other group keeps its
+        ratio to the first (e.g. a smaller rate for a pretrained backbone).
+    schedule : callable
+        ``schedule(step) -> float``, e.g.
+        ``functools.partial(cosine_annealing, base_lr=0.1, total_steps=500)``.
+
+    Returns
+    -------
+    torch.optim.lr_scheduler.LambdaLR
+        Call its ``step()`` after every ``optimizer.step()`` (``fit`` does this with
+        ``scheduler_interval="step"``). On creation it sets the rate of step 0.
+    """
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        raise TypeError(
+            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
+        )
+    if not callable(schedule):
+        raise TypeError(f"schedule must be a callable step -> lr, got {type(schedule).__name__}")
+    reference = optimizer.param_groups[0].get("initial_lr", optimizer.param_groups[0]["lr"])
+    reference = _check_rate(float(reference), "the optimizer's learning rate")
+
+    def factor(step: int) -> float:
+        lr = schedule(step)
+        if not np.isfinite(lr) or lr < 0:
+            raise ValueError(f"schedule({step}) returned {lr}; a rate must be finite and >= 0")
+        return lr / reference
+
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
