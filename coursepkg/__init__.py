@@ -34,8 +34,10 @@ from coursepkg.polynomial import (
     predict_polynomial,
 )
 from coursepkg.range_test import RangeTest, lr_range_test
+from coursepkg.resnet import resnet50
 from coursepkg.training import EarlyStopping, History, evaluate, fit
 from coursepkg.utils import get_device, seed_everything, show_source
+from coursepkg.visibility import VisibilityData, make_visibility_data
 
 __version__ = "0.1.0"
 
@@ -48,6 +50,7 @@ __all__ = [
     "History",
     "RangeTest",
     "RegressionData",
+    "VisibilityData",
     "WeightPenalty",
     "accuracy",
     "confusion_matrix",
@@ -66,6 +69,7 @@ __all__ = [
     "make_loader",
     "make_polynomial_regression",
     "make_sparse_regression",
+    "make_visibility_data",
     "mean_squared_error",
     "mlp",
     "plot_learning_curves",
@@ -73,6 +77,7 @@ __all__ = [
     "plot_schedules",
     "polynomial_features",
     "predict_polynomial",
+    "resnet50",
     "seed_everything",
     "show_source",
     "soft_threshold_",

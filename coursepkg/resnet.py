@@ -1,0 +1,192 @@
+"""ResNet-50 (He et al., 2016) from torch primitives, with torchvision's names.
+
+The layer names, and so the ``state_dict`` keys, are those of
+``torchvision.models.resnet50``: ImageNet weights saved by torchvision load into
+:func:`resnet50` with ``strict=True`` (:func:`load_torchvision_weights`).
+
+Departure from the paper, as in torchvision ("ResNet V1.5"): in a bottleneck
+that downsamples, the stride sits on the 3×3 convolution (``conv2``), not on the
+first 1×1 convolution as in He et al. (2016), which skipped three quarters of
+the inputs of that 1×1 convolution.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from coursepkg.dropout import check_drop_probability
+from coursepkg.utils import check_positive_int
+
+__all__ = ["Bottleneck", "ResNet", "load_torchvision_weights", "resnet50"]
+
+
+class Bottleneck(nn.Module):
+    """1×1 reduce, 3×3, 1×1 expand (×4), each followed by batch norm; plus the shortcut.
+
+    ``y = relu(F(x) + shortcut(x))`` with ``F`` the three convolutions (He et al.,
+    2016, Fig. 5 right). The shortcut is the identity, or ``downsample`` (a 1×1
+    convolution and batch norm) when the shape changes.
+
+    Parameters
+    ----------
+    inplanes : int
+        Input channels.
+    planes : int
+        Channels of the 3×3 convolution; the block outputs ``4 * planes``.
+    stride : int, default 1
+        Stride of the 3×3 convolution (2 halves the resolution).
+    downsample : torch.nn.Module, optional
+        The projection shortcut.
+    """
+
+    expansion = 4
+
+    def __init__(
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+    ):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(planes)
+        self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)  # V1.5
+        self.bn2 = nn.BatchNorm2d(planes)
+        self.conv3 = nn.Conv2d(planes, planes * self.expansion, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return ``relu(F(x) + shortcut(x))`` for ``x`` of shape ``(B, inplanes, H, W)``."""
+        identity = x if self.downsample is None else self.downsample(x)
+        out = self.relu(self.bn1(self.conv1(x)))  # (B, planes, H, W)
+        out = self.relu(self.bn2(self.conv2(out)))  # (B, planes, H/stride, W/stride)
+        out = self.bn3(self.conv3(out))  # (B, 4 planes, H/stride, W/stride)
+        return self.relu(out + identity)
+
+
+class ResNet(nn.Module):
+    """Stem, four stages of bottlenecks, global average pooling, (dropout,) linear classifier.
+
+    Parameters
+    ----------
+    layers : sequence of int
+        Blocks per stage; ``[3, 4, 6, 3]`` is ResNet-50.
+    num_classes : int, default 1000
+        Outputs of ``fc``.
+    dropout : float, default 0.0
+        Drop probability before ``fc``; 0 puts an identity there.
+    zero_init_residual : bool, default False
+        Start every block's last batch-norm scale γ at 0, so each block begins as
+        the identity (Goyal et al., 2017).
+    """
+
+    def __init__(
+        self,
+        layers: tuple[int, int, int, int] | list[int],
+        *,
+        num_classes: int = 1000,
+        dropout: float = 0.0,
+        zero_init_residual: bool = False,
+    ):
+        super().__init__()
+        check_positive_int(num_classes, "num_classes")
+        dropout = check_drop_probability(dropout, "dropout")
+        self.inplanes = 64
+        self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        self.relu = nn.ReLU(inplace=True)
+        self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
+        self.layer1 = self._make_layer(64, layers[0])
+        self.layer2 = self._make_layer(128, layers[1], stride=2)
+        self.layer3 = self._make_layer(256, layers[2], stride=2)
+        self.layer4 = self._make_layer(512, layers[3], stride=2)
+        self.avgpool = nn.AdaptiveAvgPool2d(1)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
+        self.fc = nn.Linear(512 * Bottleneck.expansion, num_classes)
+        for module in self.modules():  # as torchvision: He init for convolutions
+            if isinstance(module, nn.Conv2d):
+                nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(module, nn.BatchNorm2d):
+                nn.init.ones_(module.weight)
+                nn.init.zeros_(module.bias)
+        if zero_init_residual:
+            for module in self.modules():
+                if isinstance(module, Bottleneck):
+                    nn.init.zeros_(module.bn3.weight)
+
+    def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
+        downsample = None
+        if stride != 1 or self.inplanes != planes * Bottleneck.expansion:
+            downsample = nn.Sequential(
+                nn.Conv2d(self.inplanes, planes * Bottleneck.expansion, 1, stride, bias=False),
+                nn.BatchNorm2d(planes * Bottleneck.expansion),
+            )
+        stage = [Bottleneck(self.inplanes, planes, stride, downsample)]
+        self.inplanes = planes * Bottleneck.expansion
+        stage += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
+        return nn.Sequential(*stage)
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the pooled penultimate features ``(B, 2048)`` of images ``(B, 3, H, W)``."""
+        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (B, 64, H/4, W/4)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))  # (B, 2048, H/32, W/32)
+        return torch.flatten(self.avgpool(x), 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Return the class scores, shape ``(B, num_classes)``."""
+        return self.fc(self.dropout(self.features(x)))
+
+
+def resnet50(
+    *, num_classes: int = 1000, dropout: float = 0.0, zero_init_residual: bool = False
+) -> ResNet:
+    """Build ResNet-50: bottleneck stages of 3, 4, 6 and 3 blocks.
+
+    Parameters
+    ----------
+    num_classes : int, default 1000
+        Outputs of the classifier, ``>= 1``.
+    dropout : float, default 0.0
+        Drop probability before the classifier, in ``[0, 1)``.
+    zero_init_residual : bool, default False
+        Start each block as the identity (last batch-norm γ = 0).
+
+    Returns
+    -------
+    ResNet
+        25,557,032 parameters at 1000 classes, as torchvision's.
+    """
+    return ResNet(
+        [3, 4, 6, 3],
+        num_classes=num_classes,
+        dropout=dropout,
+        zero_init_residual=zero_init_residual,
+    )
+
+
+def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:
+    """Load a ``state_dict`` saved from torchvision's ResNet-50 (local file only).
+
+    Parameters
+    ----------
+    model : ResNet
+        A model from :func:`resnet50` with the same ``num_classes`` as the file.
+    path : str or pathlib.Path
+        A file written by ``torch.save(torchvision_model.state_dict(), path)``.
+
+    Returns
+    -------
+    ResNet
+        ``model``, with the weights loaded (``strict=True``: every key must match).
+    """
+    if not isinstance(model, ResNet):
+        raise TypeError(f"model must be a ResNet, got {type(model).__name__}")
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"path: no weights file at {path} (nothing is downloaded)")
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state, strict=True)
+    return model
