@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from coursepkg.utils import check_nonnegative
+from coursepkg.utils import check_nonnegative, check_type
 
 __all__ = [
     "LayerStats",
@@ -142,8 +142,7 @@ def layer_statistics(
     of the cross-entropy loss, the gradient norm of each such layer's weight is
     read. The model's gradients are zeroed afterwards.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_type(model, nn.Module, "model", "torch.nn.Module")
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, layer_type)]
     if not layers:
         raise ValueError(f"model has no {layer_type.__name__} layer to watch")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction, check_nonnegative
+from coursepkg.utils import check_fraction, check_nonnegative, check_type
 
 __all__ = [
     "WeightPenalty",
@@ -161,8 +161,7 @@ def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[n
     tuple of two lists
         ``(decay, no_decay)``.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_type(model, nn.Module, "model", "torch.nn.Module")
     decay, no_decay = [], []
     for p in model.parameters():
         if p.requires_grad:

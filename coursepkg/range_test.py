@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from coursepkg.training import Batch, LossFn, _check_loader, _model_device
-from coursepkg.utils import check_fraction, check_positive_int
+from coursepkg.utils import check_fraction, check_positive_int, check_type
 
 __all__ = ["RangeTest", "lr_range_test"]
 
@@ -100,12 +100,8 @@ def lr_range_test(
     RangeTest
         The rates, the losses and where the loss was lowest.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    check_type(model, nn.Module, "model", "torch.nn.Module")
+    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     _check_loader(loader, "loader")
     if not (isinstance(min_lr, (int, float)) and isinstance(max_lr, (int, float))):
         raise TypeError("min_lr and max_lr must be numbers")

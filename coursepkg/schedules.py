@@ -17,7 +17,7 @@ from collections.abc import Callable
 import numpy as np
 import torch
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
+from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int, check_type
 
 __all__ = [
     "cosine_annealing",
@@ -40,6 +40,12 @@ def _check_rate(value: object, name: str) -> float:
     if rate == 0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return rate
+
+
+def _check_decay_factor(value: object, name: str) -> float:
+    if not 0 < check_fraction(value, name):
+        raise ValueError(f"{name} must be in (0, 1], got {value}")
+    return float(value)
 
 
 def _check_min_lr(min_lr: object, base_lr: float) -> None:
@@ -78,8 +84,7 @@ def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> fl
     step = _check_step(step)
     base_lr = _check_rate(base_lr, "base_lr")
     step_size = check_positive_int(step_size, "step_size")
-    if not 0 < check_fraction(gamma, "gamma"):
-        raise ValueError(f"gamma must be in (0, 1], got {gamma}")
+    gamma = _check_decay_factor(gamma, "gamma")
     return base_lr * gamma ** (step // step_size)
 
 
@@ -115,8 +120,7 @@ def exponential_decay(
     step = _check_step(step)
     base_lr = _check_rate(base_lr, "base_lr")
     decay_steps = check_positive_int(decay_steps, "decay_steps")
-    if not 0 < check_fraction(decay_rate, "decay_rate"):
-        raise ValueError(f"decay_rate must be in (0, 1], got {decay_rate}")
+    decay_rate = _check_decay_factor(decay_rate, "decay_rate")
     exponent = step // decay_steps if staircase else step / decay_steps
     return base_lr * decay_rate**exponent
 
@@ -293,10 +297,7 @@ def lambda_lr(
         Call its ``step()`` after every ``optimizer.step()`` (``fit`` does this with
         ``scheduler_interval="step"``). On creation it sets the rate of step 0.
     """
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     if not callable(schedule):
         raise TypeError(f"schedule must be a callable step -> lr, got {type(schedule).__name__}")
     reference = optimizer.param_groups[0].get("initial_lr", optimizer.param_groups[0]["lr"])

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from coursepkg.utils import check_nonnegative, check_positive_int
+from coursepkg.utils import check_nonnegative, check_positive_int, check_type
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit"]
 
@@ -175,8 +175,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     dict
         ``{"loss": float, "accuracy": float}``; accuracy is ``nan`` for regression targets.
     """
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    check_type(model, nn.Module, "model", "torch.nn.Module")
     _check_loader(loader, "loader")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
@@ -245,12 +244,8 @@ def fit(
         The per-epoch record.
     """
     check_positive_int(epochs, "epochs")
-    if not isinstance(model, nn.Module):
-        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
-    if not isinstance(optimizer, torch.optim.Optimizer):
-        raise TypeError(
-            f"optimizer must be a torch.optim.Optimizer, got {type(optimizer).__name__}"
-        )
+    check_type(model, nn.Module, "model", "torch.nn.Module")
+    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     _check_loader(train_loader, "train_loader")
     if val_loader is not None:
         _check_loader(val_loader, "val_loader")

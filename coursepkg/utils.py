@@ -17,12 +17,22 @@ __all__ = [
     "check_fraction",
     "check_nonnegative",
     "check_positive_int",
+    "check_type",
     "get_device",
     "seed_everything",
     "show_source",
 ]
 
 _MAX_SEED = 2**32 - 1
+
+
+def check_type(value: object, expected: type, name: str, label: str) -> None:
+    """Raise a ``TypeError`` naming ``name`` unless ``value`` is an instance of ``expected``.
+
+    ``label`` is how the message names the type, e.g. ``"torch.nn.Module"``.
+    """
+    if not isinstance(value, expected):
+        raise TypeError(f"{name} must be a {label}, got {type(value).__name__}")
 
 
 def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:

@@ -184,3 +184,11 @@ def test_show_source_rejects_what_has_no_source():
 def test_check_nonnegative_rejects_a_huge_integer_by_name():
     with pytest.raises(ValueError, match="strength"):
         check_nonnegative(10**400, "strength")
+
+
+def test_check_type_names_the_argument_and_the_type():
+    from coursepkg.utils import check_type
+
+    assert check_type(3, int, "n", "integer") is None
+    with pytest.raises(TypeError, match=r"model must be a torch\.nn\.Module, got str"):
+        check_type("x", torch.nn.Module, "model", "torch.nn.Module")
