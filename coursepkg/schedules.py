@@ -2,11 +2,8 @@
 
 Each schedule maps an optimizer step ``t = 0, 1, 2, ...`` to a learning rate, so it
 can be plotted, tested and composed without an optimizer. :func:`lambda_lr` turns
-any of them into a :class:`torch.optim.lr_scheduler.LambdaLR`.
-
-Past the end of a finite schedule (``step >= total_steps``) the rate stays at its
-final value, where PyTorch's schedulers differ: ``CosineAnnealingLR`` rises again
-(it is periodic) and ``OneCycleLR`` raises an error.
+any of them into a :class:`torch.optim.lr_scheduler.LambdaLR`. Past the end of a
+finite schedule the rate stays at its final value (PyTorch's schedulers differ there).
 """
 
 from __future__ import annotations
@@ -14,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-import numpy as np
 import torch
 
 from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int, check_type
@@ -81,8 +77,7 @@ def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> fl
     float
         The learning rate at ``step``.
     """
-    step = _check_step(step)
-    base_lr = _check_rate(base_lr, "base_lr")
+    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
     step_size = check_positive_int(step_size, "step_size")
     gamma = _check_decay_factor(gamma, "gamma")
     return base_lr * gamma ** (step // step_size)
@@ -117,8 +112,7 @@ def exponential_decay(
     float
         The learning rate at ``step``.
     """
-    step = _check_step(step)
-    base_lr = _check_rate(base_lr, "base_lr")
+    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
     decay_steps = check_positive_int(decay_steps, "decay_steps")
     decay_rate = _check_decay_factor(decay_rate, "decay_rate")
     exponent = step // decay_steps if staircase else step / decay_steps
@@ -150,8 +144,7 @@ def cosine_annealing(step: int, *, base_lr: float, total_steps: int, min_lr: flo
     float
         The learning rate at ``step``.
     """
-    step = _check_step(step)
-    base_lr = _check_rate(base_lr, "base_lr")
+    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
     total_steps = check_positive_int(total_steps, "total_steps")
     _check_min_lr(min_lr, base_lr)
     return _cosine(base_lr, min_lr, min(step, total_steps) / total_steps)
@@ -191,10 +184,7 @@ def warmup_cosine(
     warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)
     total_steps = check_positive_int(total_steps, "total_steps")
     if warmup_steps >= total_steps:
-        raise ValueError(
-            f"warmup_steps must be < total_steps = {total_steps} (the warmup must end "
-            f"before the run does), got {warmup_steps}"
-        )
+        raise ValueError(f"warmup_steps must be < total_steps = {total_steps}, got {warmup_steps}")
     base_lr = _check_rate(base_lr, "base_lr")
     _check_min_lr(min_lr, base_lr)
     if step < warmup_steps:
@@ -249,8 +239,7 @@ def one_cycle(
     float
         The learning rate at ``step``; it stays at the end rate past ``T - 1``.
     """
-    step = _check_step(step)
-    max_lr = _check_rate(max_lr, "max_lr")
+    step, max_lr = _check_step(step), _check_rate(max_lr, "max_lr")
     total_steps = check_positive_int(total_steps, "total_steps", minimum=2)
     pct_start = check_fraction(pct_start, "pct_start")
     peak_step = pct_start * total_steps - 1
@@ -264,8 +253,7 @@ def one_cycle(
             raise ValueError(f"{name} must be >= 1, got {factor}")
     if anneal not in ("cos", "linear"):
         raise ValueError(f"anneal must be 'cos' or 'linear', got {anneal!r}")
-    start_lr = max_lr / div_factor
-    end_lr = start_lr / final_div_factor
+    start_lr, end_lr = max_lr / div_factor, max_lr / div_factor / final_div_factor
     if step <= peak_step:
         begin, end, fraction = start_lr, max_lr, step / peak_step
     else:
@@ -305,7 +293,7 @@ def lambda_lr(
 
     def factor(step: int) -> float:
         lr = schedule(step)
-        if not np.isfinite(lr) or lr < 0:
+        if not math.isfinite(lr) or lr < 0:
             raise ValueError(f"schedule({step}) returned {lr}; a rate must be finite and >= 0")
         return lr / reference
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 from collections.abc import Callable, Iterable, Sized
 from dataclasses import dataclass, field
@@ -11,7 +10,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from coursepkg.utils import check_nonnegative, check_positive_int, check_type
+from coursepkg.early_stopping import EarlyStopping
+from coursepkg.utils import check_positive_int, check_type
 
 __all__ = ["EarlyStopping", "History", "evaluate", "fit"]
 
@@ -49,51 +49,6 @@ class History:
 
 
 _PER_EPOCH = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
-
-
-class EarlyStopping:
-    """Stop when the validation loss has not improved for ``patience`` epochs.
-
-    Parameters
-    ----------
-    patience : int
-        Epochs without improvement to wait before stopping, ``>= 1``.
-    min_delta : float, default 0.0
-        An improvement must lower the best loss by more than this.
-    restore_best : bool, default True
-        When training ends, stopped early or not, load the weights of the best
-        epoch back into the model.
-    """
-
-    def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
-        self.patience = check_positive_int(patience, "patience")
-        self.min_delta = check_nonnegative(min_delta, "min_delta")
-        self.restore_best = restore_best
-        self.reset()
-
-    def reset(self) -> None:
-        """Forget the previous run; :func:`fit` calls this when it starts."""
-        self.best_loss = math.inf
-        self.best_state: dict[str, torch.Tensor] | None = None
-        self.best_epoch = 0
-        self.epoch = 0
-        self.wait = 0
-
-    def step(self, loss: float, model: nn.Module) -> bool:
-        """Record one epoch's ``loss``; return ``True`` when training should stop."""
-        self.epoch += 1
-        if loss < self.best_loss - self.min_delta:
-            self.best_loss, self.best_epoch, self.wait = loss, self.epoch, 0
-            if self.restore_best:
-                self.best_state = copy.deepcopy(model.state_dict())
-            return False
-        self.wait += 1
-        return self.wait >= self.patience
-
-    def restore(self, model: nn.Module) -> None:
-        """Load the best weights seen into ``model`` (if ``restore_best``)."""
-        if self.restore_best and self.best_state is not None:
-            model.load_state_dict(self.best_state)
 
 
 def _model_device(model: nn.Module) -> torch.device:
