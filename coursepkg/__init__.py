@@ -14,8 +14,9 @@ from coursepkg.data import (
     make_sparse_regression,
 )
 from coursepkg.dropout import Dropout, dropout
-from coursepkg.metrics import accuracy, confusion_matrix
+from coursepkg.metrics import accuracy, confusion_matrix, precision_recall
 from coursepkg.models import mlp
+from coursepkg.pca import PCA, pca
 from coursepkg.penalties import (
     WeightPenalty,
     decay_param_groups,
@@ -42,6 +43,7 @@ from coursepkg.visibility import VisibilityData, make_visibility_data
 __version__ = "0.1.0"
 
 __all__ = [
+    "PCA",
     "BatchNorm1d",
     "BatchNorm2d",
     "DigitsSplit",
@@ -72,10 +74,12 @@ __all__ = [
     "make_visibility_data",
     "mean_squared_error",
     "mlp",
+    "pca",
     "plot_learning_curves",
     "plot_runs",
     "plot_schedules",
     "polynomial_features",
+    "precision_recall",
     "predict_polynomial",
     "resnet50",
     "seed_everything",

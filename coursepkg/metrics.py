@@ -6,7 +6,7 @@ import torch
 
 from coursepkg.utils import check_positive_int
 
-__all__ = ["accuracy", "confusion_matrix"]
+__all__ = ["accuracy", "confusion_matrix", "precision_recall"]
 
 
 def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -85,3 +85,39 @@ def confusion_matrix(
             )
     flat = targets.long() * num_classes + preds.long()
     return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
+
+
+def precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Per-class precision and recall from a confusion matrix.
+
+    With :math:`M_{ij}` the count of class :math:`i` predicted as :math:`j`,
+    precision is :math:`M_{kk} / \sum_i M_{ik}` (of the images called :math:`k`,
+    the fraction that are :math:`k`) and recall is :math:`M_{kk} / \sum_j M_{kj}`
+    (of the images of class :math:`k`, the fraction found). A class never
+    predicted (or never present) gets precision (or recall) 0, as in scikit-learn.
+
+    Parameters
+    ----------
+    confusion : torch.Tensor
+        Square ``(C, C)`` matrix of non-negative counts, rows the true classes,
+        as from :func:`confusion_matrix`.
+
+    Returns
+    -------
+    precision, recall : torch.Tensor
+        Each ``(C,)`` float64.
+    """
+    if not isinstance(confusion, torch.Tensor):
+        raise TypeError(f"confusion must be a tensor, got {type(confusion).__name__}")
+    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.numel() == 0:
+        raise ValueError(
+            f"confusion must be a non-empty square (C, C) matrix, got {tuple(confusion.shape)}"
+        )
+    if (confusion < 0).any():
+        raise ValueError("confusion must hold counts >= 0")
+    counts = confusion.double()
+    hits = counts.diagonal()
+    predicted, present = counts.sum(dim=0), counts.sum(dim=1)
+    precision = torch.where(predicted > 0, hits / predicted.clamp(min=1e-300), 0.0)
+    recall = torch.where(present > 0, hits / present.clamp(min=1e-300), 0.0)
+    return precision, recall

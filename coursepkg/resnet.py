@@ -20,7 +20,7 @@ from torch import nn
 from coursepkg.dropout import check_drop_probability
 from coursepkg.utils import check_positive_int
 
-__all__ = ["Bottleneck", "ResNet", "load_torchvision_weights", "resnet50"]
+__all__ = ["Bottleneck", "ResNet", "extract_features", "load_torchvision_weights", "resnet50"]
 
 
 class Bottleneck(nn.Module):
@@ -40,12 +40,21 @@ class Bottleneck(nn.Module):
         Stride of the 3×3 convolution (2 halves the resolution).
     downsample : torch.nn.Module, optional
         The projection shortcut.
+    residual : bool, default True
+        ``False`` drops the shortcut, ``y = relu(F(x))``: a block of the *plain*
+        network He et al. compare against.
     """
 
     expansion = 4
 
     def __init__(
-        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+        self,
+        inplanes: int,
+        planes: int,
+        stride: int = 1,
+        downsample: nn.Module | None = None,
+        *,
+        residual: bool = True,
     ):
         super().__init__()
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
@@ -57,14 +66,16 @@ class Bottleneck(nn.Module):
         self.relu = nn.ReLU(inplace=True)
         self.downsample = downsample
         self.stride = stride
+        self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Return ``relu(F(x) + shortcut(x))`` for ``x`` of shape ``(B, inplanes, H, W)``."""
-        identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))  # (B, planes, H, W)
         out = self.relu(self.bn2(self.conv2(out)))  # (B, planes, H/stride, W/stride)
         out = self.bn3(self.conv3(out))  # (B, 4 planes, H/stride, W/stride)
-        return self.relu(out + identity)
+        if not self.residual:
+            return self.relu(out)
+        return self.relu(out + (x if self.downsample is None else self.downsample(x)))
 
 
 class ResNet(nn.Module):
@@ -81,6 +92,8 @@ class ResNet(nn.Module):
     zero_init_residual : bool, default False
         Start every block's last batch-norm scale γ at 0, so each block begins as
         the identity (Goyal et al., 2017).
+    residual : bool, default True
+        ``False`` builds the plain network: the same convolutions, no shortcuts.
     """
 
     def __init__(
@@ -90,9 +103,13 @@ class ResNet(nn.Module):
         num_classes: int = 1000,
         dropout: float = 0.0,
         zero_init_residual: bool = False,
+        residual: bool = True,
     ):
         super().__init__()
         check_positive_int(num_classes, "num_classes")
+        if zero_init_residual and not residual:
+            raise ValueError("zero_init_residual needs residual=True: a plain block would output 0")
+        self.residual = residual
         dropout = check_drop_probability(dropout, "dropout")
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
@@ -119,14 +136,15 @@ class ResNet(nn.Module):
 
     def _make_layer(self, planes: int, blocks: int, stride: int = 1) -> nn.Sequential:
         downsample = None
-        if stride != 1 or self.inplanes != planes * Bottleneck.expansion:
+        if self.residual and (stride != 1 or self.inplanes != planes * Bottleneck.expansion):
             downsample = nn.Sequential(
                 nn.Conv2d(self.inplanes, planes * Bottleneck.expansion, 1, stride, bias=False),
                 nn.BatchNorm2d(planes * Bottleneck.expansion),
             )
-        stage = [Bottleneck(self.inplanes, planes, stride, downsample)]
+        residual = self.residual
+        stage = [Bottleneck(self.inplanes, planes, stride, downsample, residual=residual)]
         self.inplanes = planes * Bottleneck.expansion
-        stage += [Bottleneck(self.inplanes, planes) for _ in range(1, blocks)]
+        stage += [Bottleneck(self.inplanes, planes, residual=residual) for _ in range(1, blocks)]
         return nn.Sequential(*stage)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
@@ -141,7 +159,11 @@ class ResNet(nn.Module):
 
 
 def resnet50(
-    *, num_classes: int = 1000, dropout: float = 0.0, zero_init_residual: bool = False
+    *,
+    num_classes: int = 1000,
+    dropout: float = 0.0,
+    zero_init_residual: bool = False,
+    residual: bool = True,
 ) -> ResNet:
     """Build ResNet-50: bottleneck stages of 3, 4, 6 and 3 blocks.
 
@@ -153,6 +175,8 @@ def resnet50(
         Drop probability before the classifier, in ``[0, 1)``.
     zero_init_residual : bool, default False
         Start each block as the identity (last batch-norm γ = 0).
+    residual : bool, default True
+        ``False`` gives the plain 50-layer network (no shortcuts) for comparison.
 
     Returns
     -------
@@ -164,7 +188,36 @@ def resnet50(
         num_classes=num_classes,
         dropout=dropout,
         zero_init_residual=zero_init_residual,
+        residual=residual,
     )
+
+
+@torch.no_grad()
+def extract_features(model: ResNet, x: torch.Tensor, *, batch_size: int = 256) -> torch.Tensor:
+    """Return the penultimate features ``(N, 2048)`` of images ``x``, in eval mode.
+
+    Parameters
+    ----------
+    model : ResNet
+        The network; its train/eval mode is restored afterwards.
+    x : torch.Tensor
+        Images ``(N, 3, H, W)``, prepared as for the model's input.
+    batch_size : int, default 256
+        Images per forward pass.
+
+    Returns
+    -------
+    torch.Tensor
+        One feature vector per image.
+    """
+    if not isinstance(model, ResNet):
+        raise TypeError(f"model must be a ResNet, got {type(model).__name__}")
+    check_positive_int(batch_size, "batch_size")
+    was_training = model.training
+    model.eval()
+    out = torch.cat([model.features(batch) for batch in x.split(batch_size)])
+    model.train(was_training)
+    return out
 
 
 def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:

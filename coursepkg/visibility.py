@@ -49,7 +49,8 @@ VISIBILITY_CLASSES: tuple[tuple[str, float, float], ...] = (
 )
 """``(name, lowest, highest visibility in km)`` per class, from densest to clearest."""
 
-_NEAR_KM, _FAR_KM = 0.03, 3.0  # the depth range of the scenes
+_NEAR_KM = 0.03  # the depth of the bottom row
+_HORIZON_KM = (1.0, 3.0)  # the range of the depth of the horizon
 
 
 class VisibilityData(NamedTuple):
@@ -126,10 +127,8 @@ def _depth_maps(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
     """Depth rising from the bottom row to a random horizon, log-uniform in km, ``(N, 1, S, S)``."""
     rows = torch.linspace(1, 0, size).view(1, size, 1)  # 1 at the top, 0 at the bottom
     horizon = 0.4 + 0.6 * torch.rand(n, 1, 1, generator=generator)  # the top fraction is sky
-    far = torch.exp(
-        math.log(0.3)
-        + (math.log(_FAR_KM) - math.log(0.3)) * torch.rand(n, 1, 1, generator=generator)
-    )
+    low, high = (math.log(km) for km in _HORIZON_KM)
+    far = torch.exp(low + (high - low) * torch.rand(n, 1, 1, generator=generator))
     fraction = (rows / horizon).clamp(max=1)  # 0 at the bottom, 1 from the horizon up
     depth = _NEAR_KM * (far / _NEAR_KM) ** fraction  # (N, S, 1): geometric in the row
     return depth.expand(n, size, size).unsqueeze(1).contiguous()

@@ -82,3 +82,44 @@ def test_metrics_reject_bad_inputs(outputs, targets, error, name):
 def test_confusion_matrix_rejects_out_of_range_labels(outputs, targets, num_classes, error, name):
     with pytest.raises(error, match=name):
         confusion_matrix(outputs, targets, num_classes=num_classes)
+
+
+def test_precision_recall_match_sklearn(predictions):
+    from coursepkg.metrics import precision_recall
+
+    logits, targets = predictions
+    preds = logits.argmax(1)
+    cm = confusion_matrix(preds, targets, num_classes=6)
+    precision, recall = precision_recall(cm)
+    p_ref, r_ref, _, _ = skm.precision_recall_fscore_support(
+        targets.numpy(), preds.numpy(), labels=range(6), zero_division=0
+    )
+    assert precision.shape == recall.shape == (6,)
+    torch.testing.assert_close(precision, torch.from_numpy(p_ref))
+    torch.testing.assert_close(recall, torch.from_numpy(r_ref))
+    assert recall[4] == recall[5] == 0  # classes 4 and 5 never occur
+
+
+def test_precision_recall_known_answer():
+    from coursepkg.metrics import precision_recall
+
+    cm = torch.tensor([[8, 2], [1, 9]])
+    precision, recall = precision_recall(cm)
+    torch.testing.assert_close(precision, torch.tensor([8 / 9, 9 / 11], dtype=torch.float64))
+    torch.testing.assert_close(recall, torch.tensor([0.8, 0.9], dtype=torch.float64))
+
+
+@pytest.mark.parametrize(
+    ("cm", "error", "match"),
+    [
+        ([[1, 0], [0, 1]], TypeError, "confusion must be a tensor"),
+        (torch.ones(2, 3), ValueError, "square"),
+        (torch.ones(0, 0), ValueError, "square"),
+        (torch.tensor([[1, -1], [0, 1]]), ValueError, ">= 0"),
+    ],
+)
+def test_precision_recall_bad_input(cm, error, match):
+    from coursepkg.metrics import precision_recall
+
+    with pytest.raises(error, match=match):
+        precision_recall(cm)

@@ -594,3 +594,58 @@ def test_dropout_not_a_number(dropout):
 def test_arguments_are_keyword_only():
     with pytest.raises(TypeError):
         resnet50(10)
+
+
+# --- the plain network and feature extraction ----------------------------------------------
+
+
+def test_plain_network_has_no_shortcuts():
+    torch.manual_seed(0)
+    plain = resnet50(num_classes=10, residual=False)
+    assert all(not block.residual and block.downsample is None for block in _blocks(plain))
+    assert not any(".downsample." in key for key in plain.state_dict())
+    downsample = sum(p.numel() for k, p in resnet50().named_parameters() if "downsample" in k)
+    plain_1000 = sum(p.numel() for p in resnet50(residual=False).parameters())
+    assert plain_1000 == TORCHVISION_NUM_PARAMS - downsample
+
+
+def test_plain_block_is_the_residual_block_without_its_shortcut():
+    torch.manual_seed(0)
+    block = Bottleneck(256, 64).eval()
+    x = _images(2, 8).repeat(1, 256 // 3 + 1, 1, 1)[:, :256]
+    with torch.no_grad():
+        residual_out = block(x)
+        block.residual = False
+        plain_out = block(x)
+        branch = block.bn3(block.conv3(block.relu(block.bn2(block.conv2(
+            block.relu(block.bn1(block.conv1(x))))))))  # fmt: skip
+    torch.testing.assert_close(plain_out, F.relu(branch))
+    torch.testing.assert_close(residual_out, F.relu(branch + x))
+
+
+def test_zero_init_residual_needs_the_shortcuts():
+    with pytest.raises(ValueError, match="zero_init_residual"):
+        resnet50(zero_init_residual=True, residual=False)
+
+
+def test_extract_features_equals_features_in_eval_mode_and_restores_the_mode():
+    from coursepkg.resnet import extract_features
+
+    torch.manual_seed(0)
+    net = resnet50(num_classes=4).train()
+    x = _images(5, 32)
+    out = extract_features(net, x, batch_size=2)
+    assert net.training
+    with torch.no_grad():
+        expected = net.eval().features(x)
+    assert out.shape == (5, 2048) and not out.requires_grad
+    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)  # batches of 2 vs 5
+
+
+def test_extract_features_rejects_other_models_and_bad_batch_sizes(small):
+    from coursepkg.resnet import extract_features
+
+    with pytest.raises(TypeError, match="model must be a ResNet"):
+        extract_features(nn.Linear(3, 3), _images())
+    with pytest.raises(ValueError, match="batch_size"):
+        extract_features(small, _images(), batch_size=0)

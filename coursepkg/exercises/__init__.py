@@ -10,6 +10,7 @@ from coursepkg.exercises import (
     initialization,
     overfitting,
     penalties,
+    resnet,
     schedules,
 )
 from coursepkg.exercises.framework import Feedback, check_function, check_value, compare
@@ -24,5 +25,6 @@ __all__ = [
     "initialization",
     "overfitting",
     "penalties",
+    "resnet",
     "schedules",
 ]
