@@ -8,14 +8,14 @@ STAMP := $(VENV)/.installed
 # What the executed outputs depend on besides the notebooks themselves.
 CODE_HASH = $(shell cat constraints.txt $$(find coursepkg -name '*.py' | sort) | sha256sum | cut -c1-16)
 
-.PHONY: help install book test lint format bench clean
+.PHONY: help install book student instructor test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,teach]'
 	touch $@
 
 install: $(STAMP)  ## create .venv and install the package with the book and test tools
@@ -27,11 +27,17 @@ book: $(STAMP)  ## execute the notebooks and build the website into _build/html
 	$(BIN)/jupyter-book build . -W -n --keep-going
 	echo "$(CODE_HASH)" > _build/.code-hash
 
+student: $(STAMP)  ## write the student edition (no solutions, outputs cleared) to _build/student
+	$(BIN)/python -m coursepkg student-edition _build/student
+
+instructor: book  ## copy the executed chapters, solutions included, to _build/instructor
+	$(BIN)/python -m coursepkg instructor-edition _build/instructor
+
 lint: $(STAMP)  ## ruff: style and static checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check coursepkg tests benchmarks conftest.py
 
-test: lint  ## every test: lint, unit and claims tests, notebooks (nbmake), then the book build
+test: lint  ## every test: lint, unit, claims and grading tests, the student edition run, then the book build
 	$(BIN)/python -m pytest
 	$(MAKE) book
 

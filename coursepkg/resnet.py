@@ -69,7 +69,10 @@ class Bottleneck(nn.Module):
         self.residual = residual
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Return ``relu(F(x) + shortcut(x))`` for ``x`` of shape ``(B, inplanes, H, W)``."""
+        """Return ``relu(F(x) + shortcut(x))``, or ``relu(F(x))`` without the shortcut.
+
+        ``x`` has shape ``(B, inplanes, H, W)``.
+        """
         out = self.relu(self.bn1(self.conv1(x)))  # (B, planes, H, W)
         out = self.relu(self.bn2(self.conv2(out)))  # (B, planes, H/stride, W/stride)
         out = self.bn3(self.conv3(out))  # (B, 4 planes, H/stride, W/stride)

@@ -1,0 +1,33 @@
+"""The student edition of every chapter runs top to bottom as handed out.
+
+Each checker must report its stub as not implemented, and nothing may raise:
+cells after an exercise must not depend on the student's answer. This executes
+every chapter (minutes), like the book build does for the reference edition.
+"""
+
+import jupytext
+import pytest
+from nbclient import NotebookClient
+
+from coursepkg.editions import STUB, chapter_paths, student_notebook
+from coursepkg.grading import checks_of
+
+CHAPTERS = chapter_paths()
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=[path.stem for path in CHAPTERS])
+def test_student_edition_runs_and_reports_every_stub(chapter):
+    notebook = student_notebook(jupytext.read(chapter))
+    checks = checks_of(chapter)
+    assert sum(STUB in cell.source for cell in notebook.cells) == len(checks) > 0
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": "notebooks"}}
+    ).execute()  # raises CellExecutionError if any cell fails
+    printed = [
+        output.get("text", "")
+        for cell in notebook.cells
+        if cell.cell_type == "code"
+        for output in cell.outputs
+    ]
+    for check in checks:
+        assert any(f"… {check.name}: not implemented yet" in text for text in printed), check.name
