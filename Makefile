@@ -38,7 +38,8 @@ book: $(STAMP) $(MATHJAX)/tex-chtml.js  ## execute the notebooks and build the w
 	@# Cached outputs are reused only while coursepkg and the pinned versions are unchanged.
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
 		echo "coursepkg or constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
-	$(BIN)/jupyter-book build . -W -n --keep-going
+	@# An inherited MPLBACKEND (CI sets Agg) would keep the kernels from showing figures.
+	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
 	echo "$(CODE_HASH)" > _build/.code-hash
 
 student: $(STAMP)  ## write the student edition (no solutions, outputs cleared) to _build/student
