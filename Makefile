@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 # MathJax 3, served with the site so that the math renders offline.
 MATHJAX_VERSION := 3.2.2
 MATHJAX := _mathjax/mathjax
+# Each chapter as a ready-to-run .ipynb, served beside its page.
+IPYNB := _ipynb/notebooks
 # Debian's Chromium for the browser tests (its own download cannot work offline).
 CHROMIUM := /usr/bin/chromium
 # What the executed outputs depend on besides the notebooks themselves.
@@ -38,6 +40,8 @@ book: $(STAMP) $(MATHJAX)/tex-chtml.js  ## execute the notebooks and build the w
 	@# Cached outputs are reused only while coursepkg and the pinned versions are unchanged.
 	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
 		echo "coursepkg or constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
+	mkdir -p $(IPYNB) && for f in notebooks/[0-9][0-9]_*.md; do \
+		$(BIN)/jupytext --quiet --to ipynb "$$f" -o "$(IPYNB)/$$(basename "$${f%.md}").ipynb"; done
 	@# An inherited MPLBACKEND (CI sets Agg) would keep the kernels from showing figures.
 	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
 	echo "$(CODE_HASH)" > _build/.code-hash
@@ -64,7 +68,7 @@ format: $(STAMP)  ## format the code with ruff
 	$(BIN)/ruff format coursepkg tests benchmarks conftest.py book/_ext
 
 clean:  ## remove the build and the virtual environment
-	rm -rf _build _mathjax $(VENV)
+	rm -rf _build _mathjax _ipynb $(VENV)
 
 bench: $(STAMP)  ## time fit() against a bare PyTorch loop (ratio of medians)
 	$(BIN)/python benchmarks/fit_overhead.py
