@@ -10,12 +10,15 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := _mathjax/mathjax
 # Each chapter as a ready-to-run .ipynb, served beside its page.
 IPYNB := _ipynb/notebooks
+# The chapter `make fresh-install` runs in a brand-new environment.
+FRESH_CHAPTER := notebooks/05_initialization.md
 # Debian's Chromium for the browser tests (its own download cannot work offline).
 CHROMIUM := /usr/bin/chromium
-# What the executed outputs depend on besides the notebooks themselves.
-CODE_HASH = $(shell cat constraints.txt $$(find coursepkg -name '*.py' | sort) | sha256sum | cut -c1-16)
+# The pinned versions: when they change, every executed output is dropped. (A change of
+# coursepkg re-executes only the chapters that use the changed code: book/_ext/notebook_deps.py.)
+DEPS_HASH = $(shell cat constraints.txt | sha256sum | cut -c1-16)
 
-.PHONY: help install book site-test student instructor test lint format bench clean
+.PHONY: help install book site-test fresh-install student instructor test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -37,14 +40,13 @@ $(CHROMIUM):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
 book: $(STAMP) $(MATHJAX)/tex-chtml.js  ## execute the notebooks and build the website into _build/html
-	@# Cached outputs are reused only while coursepkg and the pinned versions are unchanged.
-	@if [ "$$(cat _build/.code-hash 2>/dev/null)" != "$(CODE_HASH)" ]; then \
-		echo "coursepkg or constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
+	@if [ "$$(cat _build/.deps-hash 2>/dev/null)" != "$(DEPS_HASH)" ]; then \
+		echo "constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
 	mkdir -p $(IPYNB) && for f in notebooks/[0-9][0-9]_*.md; do \
 		$(BIN)/jupytext --quiet --to ipynb "$$f" -o "$(IPYNB)/$$(basename "$${f%.md}").ipynb"; done
 	@# An inherited MPLBACKEND (CI sets Agg) would keep the kernels from showing figures.
 	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
-	echo "$(CODE_HASH)" > _build/.code-hash
+	echo "$(DEPS_HASH)" > _build/.deps-hash
 
 student: $(STAMP)  ## write the student edition (no solutions, outputs cleared) to _build/student
 	$(BIN)/python -m coursepkg student-edition _build/student
@@ -58,11 +60,26 @@ lint: $(STAMP)  ## ruff: style and static checks
 
 test: lint  ## every test: lint, unit, claims, grading, student edition; the book; the site in a browser
 	$(BIN)/python -m pytest --ignore=tests/site
-	$(MAKE) book
+	@# The book's notebooks run offline too: their kernels refuse connections to other machines.
+	profile=$$(mktemp -d) && mkdir -p $$profile/profile_default/startup \
+		&& cp tests/offline/00-offline.py $$profile/profile_default/startup/ \
+		&& IPYTHONDIR=$$profile $(MAKE) book
 	$(MAKE) site-test
+	$(MAKE) fresh-install
 
 site-test: $(STAMP) $(CHROMIUM)  ## open every page of the built site in headless Chromium
 	$(BIN)/python -m pytest tests/site
+
+fresh-install:  ## install the course into a brand-new venv (constraints only) and run a chapter there
+	@# What a student installs, nothing more: a missing dependency cannot hide behind .venv.
+	rm -rf _build/fresh-venv && $(PYTHON) -m venv _build/fresh-venv
+	_build/fresh-venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-c constraints.txt '.[teach]'
+	cd "$$(mktemp -d)" && $(CURDIR)/_build/fresh-venv/bin/python -c \
+		"import jupytext, nbclient; nb = jupytext.read('$(CURDIR)/$(FRESH_CHAPTER)'); \
+		nbclient.NotebookClient(nb, timeout=600, kernel_name='python3').execute(); \
+		print('$(FRESH_CHAPTER) ran in a fresh environment')"
+	rm -rf _build/fresh-venv
 
 format: $(STAMP)  ## format the code with ruff
 	$(BIN)/ruff format coursepkg tests benchmarks conftest.py book/_ext
@@ -70,5 +87,5 @@ format: $(STAMP)  ## format the code with ruff
 clean:  ## remove the build and the virtual environment
 	rm -rf _build _mathjax _ipynb $(VENV)
 
-bench: $(STAMP)  ## time fit() against a bare PyTorch loop (ratio of medians)
-	$(BIN)/python benchmarks/fit_overhead.py
+bench: $(STAMP)  ## time every chapter, fit() against a bare loop, and the tests, against the budgets
+	$(BIN)/python benchmarks/bench.py

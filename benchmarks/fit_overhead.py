@@ -41,6 +41,19 @@ def timed(run, split, epochs, batch_size):
     return time.perf_counter() - start
 
 
+def interleave(repeats=21, epochs=20, batch_size=64):
+    """Return the median seconds of the bare loop and of ``fit``, timed in turn."""
+    split = cp.load_digits_split(seed=0)  # all 1,077 training images
+    timed(bare_loop, split, 2, batch_size)  # warm-up
+    bare, ours = [], []
+    for i in range(repeats):
+        # A B, then B A: neither loop always runs first.
+        pair = [(bare, bare_loop), (ours, with_fit)]
+        for times, run in pair if i % 2 == 0 else reversed(pair):
+            times.append(timed(run, split, epochs, batch_size))
+    return statistics.median(bare), statistics.median(ours)
+
+
 def main():
     """Interleave the two loops and print the ratio of their median times."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -48,15 +61,7 @@ def main():
     parser.add_argument("--epochs", type=int, default=20)
     parser.add_argument("--batch-size", type=int, default=64)
     args = parser.parse_args()
-    split = cp.load_digits_split(seed=0)  # all 1,077 training images
-    timed(bare_loop, split, 2, args.batch_size)  # warm-up
-    bare, ours = [], []
-    for i in range(args.repeats):
-        # A B, then B A: neither loop always runs first.
-        pair = [(bare, bare_loop), (ours, with_fit)]
-        for times, run in pair if i % 2 == 0 else reversed(pair):
-            times.append(timed(run, split, args.epochs, args.batch_size))
-    b, f = statistics.median(bare), statistics.median(ours)
+    b, f = interleave(args.repeats, args.epochs, args.batch_size)
     print(
         f"threads {torch.get_num_threads()}, {args.epochs} epochs of 1,077 digits, "
         f"batch {args.batch_size}, median of {args.repeats}"

@@ -14,6 +14,7 @@ from coursepkg.data import (
     make_sparse_regression,
 )
 from coursepkg.dropout import Dropout, dropout
+from coursepkg.early_stopping import EarlyStopping
 from coursepkg.metrics import accuracy, confusion_matrix, precision_recall
 from coursepkg.models import mlp
 from coursepkg.pca import PCA, pca
@@ -36,7 +37,7 @@ from coursepkg.polynomial import (
 )
 from coursepkg.range_test import RangeTest, lr_range_test
 from coursepkg.resnet import resnet50
-from coursepkg.training import EarlyStopping, History, evaluate, fit
+from coursepkg.training import History, evaluate, fit
 from coursepkg.utils import get_device, seed_everything, show_source
 from coursepkg.visibility import VisibilityData, make_visibility_data
 

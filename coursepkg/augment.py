@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 from torch.nn import functional as F
 
-from coursepkg.utils import check_fraction, check_positive_int
+from coursepkg.training import _check_loader
+from coursepkg.utils import check_fraction, check_positive_int, check_seed, check_type
 
 __all__ = ["AugmentedLoader", "color_jitter", "random_crop", "random_flip"]
 
@@ -27,10 +28,13 @@ Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 _LUMA = (0.299, 0.587, 0.114)
 
 
-def _check_images(x: torch.Tensor) -> None:
+def _check_images(x: torch.Tensor, generator: torch.Generator) -> None:
     if not isinstance(x, torch.Tensor) or x.ndim != 4:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"x must be a batch of images (N, C, H, W), got {shape}")
+    if x.numel() == 0:
+        raise ValueError(f"x must hold at least one image of one pixel, got shape {tuple(x.shape)}")
+    check_type(generator, torch.Generator, "generator", "torch.Generator")
 
 
 def random_flip(x: torch.Tensor, generator: torch.Generator, *, p: float = 0.5) -> torch.Tensor:
@@ -50,7 +54,7 @@ def random_flip(x: torch.Tensor, generator: torch.Generator, *, p: float = 0.5) 
     torch.Tensor
         A new batch of the same shape.
     """
-    _check_images(x)
+    _check_images(x, generator)
     check_fraction(p, "p")
     flip = torch.rand(len(x), generator=generator) < p
     return torch.where(flip[:, None, None, None], x.flip(-1), x)
@@ -76,7 +80,7 @@ def random_crop(x: torch.Tensor, generator: torch.Generator, *, padding: int) ->
     torch.Tensor
         A new batch of the same shape.
     """
-    _check_images(x)
+    _check_images(x, generator)
     padding = check_positive_int(padding, "padding", minimum=0)
     n, c, h, w = x.shape
     if padding >= min(h, w):
@@ -114,9 +118,11 @@ def color_jitter(
     torch.Tensor
         A new batch of the same shape, in ``[0, 1]``.
     """
-    _check_images(x)
+    _check_images(x, generator)
     if x.shape[1] != 3:
         raise ValueError(f"x must have 3 (RGB) channels, got {x.shape[1]}")
+    if not x.is_floating_point():
+        raise TypeError(f"x must be a floating-point tensor with values in [0, 1], got {x.dtype}")
     factors = []
     for name, value in (("brightness", brightness), ("contrast", contrast)):
         check_fraction(value, name)
@@ -132,8 +138,8 @@ class AugmentedLoader:
 
     Parameters
     ----------
-    loader : iterable of (inputs, targets)
-        The batches to augment, e.g. from :func:`coursepkg.data.make_loader`.
+    loader : iterable of tuple
+        The ``(inputs, targets)`` batches to augment, e.g. from :func:`coursepkg.data.make_loader`.
     transforms : sequence of callables
         Each ``transform(x, generator) -> x``, applied in order; use
         :func:`functools.partial` to fix their options.
@@ -152,10 +158,18 @@ class AugmentedLoader:
         normalize: Callable[[torch.Tensor], torch.Tensor] | None = None,
         seed: int = 0,
     ):
-        if not all(callable(t) for t in transforms):
+        if (
+            isinstance(transforms, (str, bytes))
+            or not isinstance(transforms, Sequence)
+            or not all(callable(t) for t in transforms)
+        ):
             raise TypeError("transforms must be a sequence of callables f(x, generator)")
+        _check_loader(loader, "loader")
+        if normalize is not None and not callable(normalize):
+            kind = type(normalize).__name__
+            raise TypeError(f"normalize must be a callable x -> x or None, got {kind}")
         self.loader, self.transforms, self.normalize = loader, tuple(transforms), normalize
-        self.generator = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+        self.generator = torch.Generator().manual_seed(check_seed(seed))
 
     def __len__(self) -> int:
         return len(self.loader)  # type: ignore[arg-type]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
+from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int, check_type
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "normalize"]
 
@@ -28,10 +28,32 @@ def normalize(
     ``eps_inside_root=False`` computes ``(x − mean) / (√var + ε)`` instead, the
     formula of one of the course's source documents, to measure the difference.
     """
+    eps = _check_normalize_arguments(x, mean, var, eps, eps_inside_root)
     shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcast (C,) over (N, C, ...)
     mean, var = mean.view(shape), var.view(shape)
     scale = torch.sqrt(var + eps) if eps_inside_root else torch.sqrt(var) + eps
     return (x - mean) / scale
+
+
+def _check_normalize_arguments(
+    x: object, mean: object, var: object, eps: object, eps_inside_root: object
+) -> float:
+    """Check the arguments of :func:`normalize`; return ``eps`` as a float."""
+    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
+        kind = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
+        raise TypeError(f"x must be a floating-point tensor (N, C, ...), got {kind}")
+    if x.ndim < 2:
+        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
+    for name, statistic in (("mean", mean), ("var", var)):
+        if not isinstance(statistic, torch.Tensor):
+            kind = type(statistic).__name__
+            raise TypeError(f"{name} must be a tensor of shape (C,), got {kind}")
+        if statistic.shape != x.shape[1:2]:
+            raise ValueError(
+                f"{name} must have shape (C,) = ({x.shape[1]},), got {tuple(statistic.shape)}"
+            )
+    check_type(eps_inside_root, bool, "eps_inside_root", "bool")
+    return check_nonnegative(eps, "eps")
 
 
 class _BatchNorm(nn.Module):
@@ -47,6 +69,7 @@ class _BatchNorm(nn.Module):
         self.num_features = check_positive_int(num_features, "num_features")
         self.eps = check_nonnegative(eps, "eps")
         self.momentum = check_fraction(momentum, "momentum")
+        check_type(affine, bool, "affine", "bool")
         self.affine = affine
         if affine:
             self.weight = nn.Parameter(torch.ones(num_features))  # γ
@@ -61,6 +84,8 @@ class _BatchNorm(nn.Module):
     def _check_input(self, x: torch.Tensor) -> None:
         if not isinstance(x, torch.Tensor):
             raise TypeError(f"x must be a tensor of shape {self._shapes}, got {type(x).__name__}")
+        if not x.is_floating_point():
+            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
         if x.ndim not in self._ranks:
             raise ValueError(f"x must have shape {self._shapes}, got {x.ndim} dimensions")
         if x.shape[1] != self.num_features:
@@ -77,8 +102,8 @@ class _BatchNorm(nn.Module):
             n = x.numel() // self.num_features  # values per channel
             if n < 2:
                 raise ValueError(
-                    "training needs more than 1 value per channel to compute a "
-                    f"variance, got input of shape {tuple(x.shape)}"
+                    "x must have more than 1 value per channel in training, to compute a "
+                    f"variance, got shape {tuple(x.shape)}"
                 )
             mean = x.mean(dim=dims)  # (C,)
             var = x.var(dim=dims, correction=0)  # (C,) biased: what normalizes the batch

@@ -19,11 +19,18 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
+from coursepkg.utils import (
+    check_fraction,
+    check_nonnegative,
+    check_positive_int,
+    check_seed,
+    check_type,
+)
 
 __all__ = [
     "DigitsSplit",
     "RegressionData",
+    "SparseRegression",
     "corrupt_labels",
     "load_digits_split",
     "make_loader",
@@ -66,6 +73,7 @@ class DigitsSplit(NamedTuple):
 
 def true_function(x: torch.Tensor) -> torch.Tensor:
     """Return the noise-free target of :func:`make_polynomial_regression`, ``sin(πx)``."""
+    check_type(x, torch.Tensor, "x", "tensor")
     return torch.sin(math.pi * x)
 
 
@@ -93,7 +101,7 @@ def make_polynomial_regression(
     check_positive_int(n_train, "n_train")
     check_positive_int(n_test, "n_test")
     check_nonnegative(noise, "noise")
-    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    g = torch.Generator().manual_seed(check_seed(seed))
     x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
     y = true_function(x) + noise * torch.randn(n_train + n_test, generator=g, dtype=torch.float64)
     return RegressionData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
@@ -135,7 +143,7 @@ def make_sparse_regression(
     if n_informative > n_features:
         raise ValueError(f"n_informative must be <= n_features ({n_features}), got {n_informative}")
     check_nonnegative(noise, "noise")
-    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    g = torch.Generator().manual_seed(check_seed(seed))
     x = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
     w_true = torch.zeros(n_features, dtype=torch.float64)
     signs = torch.randint(2, (n_informative,), generator=g) * 2 - 1
@@ -174,6 +182,7 @@ def load_digits_split(
     """
     check_positive_int(n_val, "n_val")
     check_positive_int(n_test, "n_test")
+    seed = check_seed(seed)
     pool = DIGITS_SIZE - n_val - n_test
     if pool < 1:
         raise ValueError(
@@ -190,7 +199,7 @@ def load_digits_split(
     x, y = load_digits(return_X_y=True)
     x = torch.as_tensor(x, dtype=torch.float32)  # (1797, 64), pixel values 0..16
     y = torch.as_tensor(y, dtype=torch.int64)  # (1797,)
-    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    g = torch.Generator().manual_seed(seed)
     order = torch.randperm(DIGITS_SIZE, generator=g)
     test, val = order[:n_test], order[n_test : n_test + n_val]
     train = order[n_test + n_val : n_test + n_val + n_train]
@@ -235,7 +244,12 @@ def corrupt_labels(
         raise TypeError("labels must be a 1-D integer tensor")
     check_fraction(fraction, "fraction")
     check_positive_int(num_classes, "num_classes", minimum=2)
-    g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
+        raise ValueError(
+            f"labels must lie in [0, num_classes - 1] = [0, {num_classes - 1}], "
+            f"got values in [{labels.min().item()}, {labels.max().item()}]"
+        )
+    g = torch.Generator().manual_seed(check_seed(seed))
     n_corrupt = round(fraction * len(labels))
     idx = torch.randperm(len(labels), generator=g)[:n_corrupt]
     out = labels.clone()
@@ -282,9 +296,10 @@ def make_loader(
     if len(x) == 0 or len(x) != len(y):
         raise ValueError(f"x and y must have the same length >= 1, got {len(x)} and {len(y)}")
     check_positive_int(batch_size, "batch_size")
+    check_type(shuffle, bool, "shuffle", "bool")
     dataset = TensorDataset(x, y)
     if shuffle:
-        g = torch.Generator().manual_seed(check_positive_int(seed, "seed", minimum=0))
+        g = torch.Generator().manual_seed(check_seed(seed))
         sampler = RandomSampler(dataset, generator=g)
     else:
         sampler = SequentialSampler(dataset)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction
+from coursepkg.utils import check_fraction, check_type
 
 __all__ = ["Dropout", "check_drop_probability", "dropout"]
 
@@ -60,10 +60,17 @@ def dropout(
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("x must be a floating-point tensor")
     p = check_drop_probability(p)
+    _check_options(training, generator)
     if not training or p == 0:
         return x
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p  # P(keep) = 1 − p
     return x * keep / (1 - p)
+
+
+def _check_options(training: object, generator: object) -> None:
+    check_type(training, bool, "training", "bool")
+    if generator is not None:
+        check_type(generator, torch.Generator, "generator", "torch.Generator")
 
 
 class Dropout(nn.Module):

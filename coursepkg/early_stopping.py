@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 
 import torch
 from torch import nn
 
-from coursepkg.utils import check_nonnegative, check_positive_int
+from coursepkg.utils import check_nonnegative, check_positive_int, check_type
 
 __all__ = ["EarlyStopping"]
+
+
+def _check_step(loss: object, model: object) -> None:
+    """Check the arguments of :meth:`EarlyStopping.step`.
+
+    A loss is a real number or a one-element tensor, the forms a loss comes in.
+    """
+    one_element = isinstance(loss, torch.Tensor) and loss.numel() == 1
+    if not one_element and (isinstance(loss, bool) or not isinstance(loss, numbers.Real)):
+        raise TypeError(f"loss must be a real number, got {type(loss).__name__}")
+    check_type(model, nn.Module, "model", "torch.nn.Module")
 
 
 class EarlyStopping:
@@ -30,11 +42,12 @@ class EarlyStopping:
     def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
         self.patience = check_positive_int(patience, "patience")
         self.min_delta = check_nonnegative(min_delta, "min_delta")
+        check_type(restore_best, bool, "restore_best", "bool")
         self.restore_best = restore_best
         self.reset()
 
     def reset(self) -> None:
-        """Forget the previous run; :func:`fit` calls this when it starts."""
+        """Forget the previous run; :func:`~coursepkg.training.fit` calls this when it starts."""
         self.best_loss = math.inf
         self.best_state: dict[str, torch.Tensor] | None = None
         self.best_epoch = 0
@@ -43,6 +56,7 @@ class EarlyStopping:
 
     def step(self, loss: float, model: nn.Module) -> bool:
         """Record one epoch's ``loss``; return ``True`` when training should stop."""
+        _check_step(loss, model)
         self.epoch += 1
         if loss < self.best_loss - self.min_delta:
             self.best_loss, self.best_epoch, self.wait = loss, self.epoch, 0
@@ -54,5 +68,6 @@ class EarlyStopping:
 
     def restore(self, model: nn.Module) -> None:
         """Load the best weights seen into ``model`` (if ``restore_best``)."""
+        check_type(model, nn.Module, "model", "torch.nn.Module")
         if self.restore_best and self.best_state is not None:
             model.load_state_dict(self.best_state)

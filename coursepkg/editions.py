@@ -23,6 +23,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 
+from coursepkg.utils import check_path, check_type
+
 __all__ = [
     "BEGIN",
     "CHECKER",
@@ -34,15 +36,19 @@ __all__ = [
     "student_notebook",
 ]
 
-BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN = "### BEGIN SOLUTION"
+"""Marks the start of a worked answer in a code cell (nbgrader's marker)."""
+END = "### END SOLUTION"
+"""Marks the end of a worked answer."""
 STUB = 'raise NotImplementedError("your answer here: replace this line")'
+"""What the student edition puts in place of a worked answer."""
 _SOLUTION_START = re.compile(r"^```\{solution-start\}.*?$", re.MULTILINE)
 _SOLUTION_END = re.compile(r"^```\{solution-end\}\s*\n```\s*$\n?", re.MULTILINE)
 CHECKER = re.compile(
     r"^(?P<call>ex\.check_(?P<name>\w+)\(.*\));?[ \t]*#[ \t]*(?P<points>\d+) points?[ \t]*$",
     re.MULTILINE,
 )
-"""A checker cell's line: the call, the exercise's name and its points."""
+"""Pattern of a checker cell's line, capturing the call, the exercise's name and its points."""
 _KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 _EXERCISE = re.compile(
     r"^```\{exercise\}[ \t]*(?P<title>.*?)\n:label: \S+\n(?P<body>.*?)^```[ \t]*$",
@@ -52,10 +58,14 @@ _EXERCISE = re.compile(
 
 def chapter_paths(root: str | Path = ".") -> list[Path]:
     """Return the chapters' MyST notebooks under ``root/notebooks``, in order."""
-    paths = sorted((Path(root) / "notebooks").glob("[0-9][0-9]_*.md"))
+    folder = check_path(root, "root") / "notebooks"
+    paths = sorted(folder.glob("[0-9][0-9]_*.md"))
     if not paths:
-        raise FileNotFoundError(f"no chapter notebooks (NN_name.md) in {Path(root) / 'notebooks'}")
+        raise FileNotFoundError(f"no chapter notebooks (NN_name.md) in {folder}")
     return paths
+
+
+_UNPAIRED = "notebook must pair every ### BEGIN SOLUTION line with an ### END SOLUTION line"
 
 
 def _stub_answers(source: str) -> str:
@@ -65,17 +75,20 @@ def _stub_answers(source: str) -> str:
         stripped = line.strip()
         if stripped == BEGIN:
             if inside:
-                raise ValueError("a ### BEGIN SOLUTION line inside another solution")
+                raise ValueError(
+                    "notebook must not nest solutions: a ### BEGIN SOLUTION line inside another "
+                    "solution"
+                )
             inside = True
             out.append(line[: len(line) - len(line.lstrip())] + STUB)
         elif stripped == END:
             if not inside:
-                raise ValueError("a ### END SOLUTION line without its BEGIN")
+                raise ValueError(f"{_UNPAIRED}: a ### END SOLUTION line without its BEGIN")
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ValueError("a ### BEGIN SOLUTION line without its END")
+        raise ValueError(f"{_UNPAIRED}: a ### BEGIN SOLUTION line without its END")
     return "\n".join(out)
 
 
@@ -112,6 +125,7 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     ValueError
         If the solution blocks or markers are unbalanced.
     """
+    check_type(notebook, nbformat.NotebookNode, "notebook", "nbformat.NotebookNode")
     # Which cells lie in a solution block, and does a checker follow that block?
     block_of, checked, block, in_solution = {}, {}, -1, False
     for index, cell in enumerate(notebook.cells):
@@ -125,7 +139,10 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
         elif block >= 0 and block not in checked:
             checked[block] = bool(CHECKER.search(cell.source))
     if in_solution:
-        raise ValueError("a {solution-start} block without its {solution-end}")
+        raise ValueError(
+            "notebook must close every solution block: a {solution-start} block without its "
+            "{solution-end}"
+        )
 
     cells, in_solution = [], False
     for index, cell in enumerate(notebook.cells):
@@ -166,7 +183,7 @@ def student_edition(out_dir: str | Path, *, root: str | Path = ".") -> list[Path
     list of pathlib.Path
         The notebooks written, one per chapter.
     """
-    out = Path(out_dir)
+    out, root = check_path(out_dir, "out_dir"), check_path(root, "root")
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in chapter_paths(root):
@@ -184,8 +201,8 @@ def instructor_edition(out_dir: str | Path, *, root: str | Path = ".") -> list[P
     The executed notebooks are those ``make book`` leaves in
     ``_build/jupyter_execute/notebooks``; build the book first.
     """
-    executed = Path(root) / "_build" / "jupyter_execute" / "notebooks"
-    out = Path(out_dir)
+    out, root = check_path(out_dir, "out_dir"), check_path(root, "root")
+    executed = root / "_build" / "jupyter_execute" / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in chapter_paths(root):

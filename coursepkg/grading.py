@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 from coursepkg.editions import CHECKER
-from coursepkg.utils import check_positive_int
+from coursepkg.utils import check_path, check_positive_int, check_type
 
 __all__ = ["Check", "ExerciseScore", "checks_of", "grade", "write_scores"]
 
@@ -51,7 +52,7 @@ class ExerciseScore:
 
 def checks_of(chapter: str | Path) -> list[Check]:
     """Return the checked exercises of a reference chapter (a MyST ``.md`` notebook)."""
-    notebook = jupytext.read(chapter)
+    notebook = jupytext.read(check_path(chapter, "chapter"))
     return [
         Check(m["name"], m["call"], int(m["points"]))
         for cell in notebook.cells
@@ -110,19 +111,19 @@ def grade(
         One per checked exercise, in the chapter's order.
     """
     timeout = check_positive_int(timeout, "timeout")
-    path = Path(submission)
+    path, root = check_path(submission, "submission"), check_path(root, "root")
     notebook = nbformat.read(path, as_version=4)
     chapter = notebook.metadata.get("coursepkg", {}).get("chapter")
     if not chapter:
         raise ValueError(f"{path}: not a student-edition notebook (no coursepkg.chapter metadata)")
-    reference = Path(root) / "notebooks" / f"{chapter}.md"
+    reference = root / "notebooks" / f"{chapter}.md"
     if not reference.is_file():
         raise FileNotFoundError(f"{path}: its chapter {chapter!r} has no reference {reference}")
     checks = checks_of(reference)
     cells = [c for c in notebook.cells if c.cell_type != "code" or not CHECKER.search(c.source)]
     cells += [nbformat.v4.new_code_cell(_probe(check.call)) for check in checks]
     run = nbformat.v4.new_notebook(cells=cells, metadata=notebook.metadata)
-    verdicts = _execute(run, len(cells) - len(checks), timeout, Path(root).resolve())
+    verdicts = _execute(run, len(cells) - len(checks), timeout, root.resolve())
     scores = []
     for check, verdict in zip(checks, verdicts, strict=True):
         status, message = verdict["status"], verdict["message"]
@@ -165,7 +166,11 @@ def _execute(notebook: nbformat.NotebookNode, first_check: int, timeout: int, cw
 
 def write_scores(scores: list[ExerciseScore], stem: str | Path) -> tuple[Path, Path]:
     """Write ``scores`` to ``stem.csv`` and ``stem.json``; return both paths."""
-    stem = Path(stem)
+    if isinstance(scores, (str, bytes)) or not isinstance(scores, Sequence):
+        raise TypeError(f"scores must be a list of ExerciseScore, got {type(scores).__name__}")
+    for i, score in enumerate(scores):
+        check_type(score, ExerciseScore, f"scores[{i}]", "ExerciseScore")
+    stem = check_path(stem, "stem")
     rows = [asdict(score) for score in scores]
     csv_path, json_path = (stem.parent / f"{stem.name}{suffix}" for suffix in (".csv", ".json"))
     with csv_path.open("w", newline="", encoding="utf-8") as handle:

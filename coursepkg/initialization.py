@@ -36,6 +36,9 @@ def calculate_gain(nonlinearity: str) -> float:
     ``relu``: √2, because a ReLU keeps half of a symmetric input's second moment;
     ``tanh``: 5/3, PyTorch's choice; ``linear`` and ``sigmoid``: 1.
     """
+    if not isinstance(nonlinearity, str):
+        kind = type(nonlinearity).__name__
+        raise TypeError(f"nonlinearity must be a str, one of {sorted(_GAINS)}, got {kind}")
     if nonlinearity not in _GAINS:
         raise ValueError(f"nonlinearity must be one of {sorted(_GAINS)}, got {nonlinearity!r}")
     return _GAINS[nonlinearity]
@@ -61,10 +64,22 @@ def fan_in_and_fan_out(tensor: torch.Tensor) -> tuple[int, int]:
     return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
-def _check_gain(gain: float) -> float:
+def _weight_fans(tensor: torch.Tensor) -> tuple[int, int]:
+    """Return the fans of a weight that can be filled: a floating-point one."""
+    fans = fan_in_and_fan_out(tensor)
+    if not tensor.is_floating_point():
+        raise TypeError(f"tensor must be a floating-point tensor to fill, got {tensor.dtype}")
+    return fans
+
+
+def _check_gain(gain: float, tensor: torch.Tensor) -> float:
     gain = check_nonnegative(gain, "gain")
     if gain == 0:
         raise ValueError("gain must be > 0, got 0")
+    # The scale is at most gain·√3: keep it, and the values drawn, representable.
+    largest = torch.finfo(tensor.dtype).max / 2
+    if gain > largest:
+        raise ValueError(f"gain must be <= {largest:.3g} for a {tensor.dtype} tensor, got {gain}")
     return gain
 
 
@@ -73,8 +88,8 @@ def xavier_uniform_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
 
     Its standard deviation ``a/√3`` equals :func:`xavier_normal_`'s.
     """
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
-    bound = _check_gain(gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    fan_in, fan_out = _weight_fans(tensor)
+    bound = _check_gain(gain, tensor) * math.sqrt(6.0 / (fan_in + fan_out))
     with torch.no_grad():
         return tensor.uniform_(-bound, bound)
 
@@ -84,8 +99,8 @@ def xavier_normal_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
 
     Glorot's compromise between keeping the forward and the backward variance.
     """
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
-    std = _check_gain(gain) * math.sqrt(2.0 / (fan_in + fan_out))
+    fan_in, fan_out = _weight_fans(tensor)
+    std = _check_gain(gain, tensor) * math.sqrt(2.0 / (fan_in + fan_out))
     with torch.no_grad():
         return tensor.normal_(0.0, std)
 
@@ -93,7 +108,7 @@ def xavier_normal_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
 def _kaiming_std(tensor: torch.Tensor, nonlinearity: str, mode: str) -> float:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    fan_in, fan_out = _weight_fans(tensor)
     fan = fan_in if mode == "fan_in" else fan_out
     return calculate_gain(nonlinearity) / math.sqrt(fan)  # √2/√fan for ReLU
 
@@ -132,6 +147,23 @@ class LayerStats:
     """Each watched layer's output, detached, for histograms."""
 
 
+def _check_statistics_arguments(model: object, x: object, y: object, layer_type: object) -> None:
+    check_type(model, nn.Module, "model", "torch.nn.Module")
+    if not (isinstance(layer_type, type) and issubclass(layer_type, nn.Module)):
+        raise TypeError(f"layer_type must be a torch.nn.Module class, got {layer_type!r}")
+    check_type(x, torch.Tensor, "x", "tensor")
+    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.dtype == torch.bool:
+        kind = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
+        raise TypeError(f"y must be a tensor of integer class labels, got {kind}")
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D, one label per sample, got shape {tuple(y.shape)}")
+    if x.ndim == 0 or len(x) != len(y) or len(y) == 0:
+        raise ValueError(
+            f"x and y must hold the same number >= 1 of samples, got shapes "
+            f"{tuple(x.shape)} and {tuple(y.shape)}"
+        )
+
+
 def layer_statistics(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, layer_type: type[nn.Module] = nn.Linear
 ) -> LayerStats:
@@ -142,10 +174,13 @@ def layer_statistics(
     of the cross-entropy loss, the gradient norm of each such layer's weight is
     read. The model's gradients are zeroed afterwards.
     """
-    check_type(model, nn.Module, "model", "torch.nn.Module")
+    _check_statistics_arguments(model, x, y, layer_type)
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, layer_type)]
     if not layers:
-        raise ValueError(f"model has no {layer_type.__name__} layer to watch")
+        raise ValueError(
+            f"model has no {layer_type.__name__} layer to watch: layer_type must be a class "
+            "of layers the model holds"
+        )
     outputs: dict[int, torch.Tensor] = {}  # layer index → its (last) output
 
     def keep(index: int):

@@ -30,9 +30,9 @@ __all__ = [
 def _check_problem(x: torch.Tensor, y: torch.Tensor) -> None:
     if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
         raise TypeError("x and y must be tensors")
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0:
+    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0 or x.shape[1] == 0:
         raise ValueError(
-            f"x must be (n, d) and y (n,) with n >= 1, got shapes "
+            f"x must be (n, d) and y (n,) with n, d >= 1, got shapes "
             f"{tuple(x.shape)} and {tuple(y.shape)}"
         )
     if not (x.is_floating_point() and y.dtype == x.dtype):
@@ -74,7 +74,7 @@ def lipschitz_constant(x: torch.Tensor) -> float:
     """
     if not isinstance(x, torch.Tensor) or not x.is_floating_point():
         raise TypeError("x must be a floating-point tensor")
-    if x.ndim != 2 or len(x) == 0:
+    if x.ndim != 2 or x.numel() == 0:
         raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {tuple(x.shape)}")
     return float(torch.linalg.eigvalsh(x.T @ x / len(x)).max())
 

@@ -80,7 +80,8 @@ def confusion_matrix(
     for name, labels in (("outputs", preds), ("targets", targets)):
         if labels.min() < 0 or labels.max() >= num_classes:
             raise ValueError(
-                f"{name} must hold labels in [0, {num_classes - 1}], got values in "
+                f"{name} must hold labels in [0, num_classes - 1] = [0, {num_classes - 1}], got "
+                "values in "
                 f"[{labels.min().item()}, {labels.max().item()}]"
             )
     flat = targets.long() * num_classes + preds.long()
@@ -113,8 +114,8 @@ def precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
         raise ValueError(
             f"confusion must be a non-empty square (C, C) matrix, got {tuple(confusion.shape)}"
         )
-    if (confusion < 0).any():
-        raise ValueError("confusion must hold counts >= 0")
+    if not torch.isfinite(confusion).all() or (confusion < 0).any():
+        raise ValueError("confusion must hold finite counts >= 0")
     counts = confusion.double()
     hits = counts.diagonal()
     predicted, present = counts.sum(dim=0), counts.sum(dim=1)

@@ -9,7 +9,7 @@ from torch import nn
 
 from coursepkg.batchnorm import BatchNorm1d
 from coursepkg.dropout import Dropout, check_drop_probability
-from coursepkg.utils import check_positive_int
+from coursepkg.utils import check_positive_int, check_type
 
 __all__ = ["mlp"]
 
@@ -49,6 +49,7 @@ def mlp(
     if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
         raise TypeError(f"activation must be a torch.nn.Module class, got {activation!r}")
     p = check_drop_probability(dropout, "dropout")
+    check_type(batch_norm, bool, "batch_norm", "bool")
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))

@@ -47,6 +47,8 @@ def pca(x: torch.Tensor, n_components: int = 2) -> PCA:
     if not isinstance(x, torch.Tensor) or x.ndim != 2 or len(x) < 2:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"x must be a 2-D tensor (N, D) with N >= 2 samples, got {shape}")
+    if not torch.isfinite(x).all():
+        raise ValueError("x must be finite: it holds nan or inf")
     k = check_positive_int(n_components, "n_components")
     if k > min(x.shape):
         raise ValueError(f"n_components must be <= min(N, D) = {min(x.shape)}, got {k}")

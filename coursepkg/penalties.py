@@ -158,8 +158,8 @@ def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[n
 
     Returns
     -------
-    tuple of two lists
-        ``(decay, no_decay)``.
+    tuple of list
+        ``(decay, no_decay)``: two lists of parameters.
     """
     check_type(model, nn.Module, "model", "torch.nn.Module")
     decay, no_decay = [], []

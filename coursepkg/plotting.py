@@ -55,7 +55,7 @@ def plot_learning_curves(
     if metric not in ("loss", "acc"):
         raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
     if not history.epoch:
-        raise ValueError("history is empty: there is nothing to plot")
+        raise ValueError("history is empty: it must hold at least one epoch to plot")
     ax = _axes(ax)
     for split in ("train", "val"):
         key = f"{split}_{metric}"

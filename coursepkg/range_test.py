@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from coursepkg.training import Batch, LossFn, _check_loader, _model_device
+from coursepkg.training import Batch, LossFn, _check_callable, _check_loader, _model_device
 from coursepkg.utils import check_fraction, check_positive_int, check_type
 
 __all__ = ["RangeTest", "lr_range_test"]
@@ -41,7 +41,7 @@ class RangeTest:
 
     @property
     def lr_at_minimum(self) -> float:
-        """The rate at which the smoothed loss was lowest: the edge of what still trains."""
+        """Rate at which the smoothed loss was lowest, the edge of what still trains."""
         return float(self.lr[np.nanargmin(self.smoothed)])
 
     def suggestion(self, divisor: float = 2.0) -> float:
@@ -51,7 +51,7 @@ class RangeTest:
         It is a *peak*: a schedule spends most steps below it, and held constant
         it may be too high (:ref:`ch-schedules` measures both).
         """
-        if not (isinstance(divisor, (int, float)) and divisor >= 1):
+        if isinstance(divisor, bool) or not (isinstance(divisor, (int, float)) and divisor >= 1):
             raise ValueError(f"divisor must be a number >= 1, got {divisor!r}")
         return self.lr_at_minimum / divisor
 
@@ -80,8 +80,8 @@ def lr_range_test(
     ----------
     model : torch.nn.Module
         The model to probe.
-    loader : iterable of (inputs, targets)
-        Training batches.
+    loader : iterable of tuple
+        Training batches ``(inputs, targets)``.
     optimizer : torch.optim.Optimizer
         An optimizer over the model's parameters (its own rate is overridden).
     min_lr, max_lr : float
@@ -103,7 +103,7 @@ def lr_range_test(
     check_type(model, nn.Module, "model", "torch.nn.Module")
     check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     _check_loader(loader, "loader")
-    if not (isinstance(min_lr, (int, float)) and isinstance(max_lr, (int, float))):
+    if any(isinstance(lr, bool) or not isinstance(lr, (int, float)) for lr in (min_lr, max_lr)):
         raise TypeError("min_lr and max_lr must be numbers")
     if not 0 < min_lr < max_lr < math.inf:
         raise ValueError(f"need 0 < min_lr < max_lr < inf, got min_lr={min_lr}, max_lr={max_lr}")
@@ -112,6 +112,7 @@ def lr_range_test(
         raise ValueError("beta must be < 1")
     if not (isinstance(diverge_factor, (int, float)) and diverge_factor > 1):
         raise ValueError(f"diverge_factor must be a number > 1, got {diverge_factor!r}")
+    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     device = _model_device(model)
     saved_model = copy.deepcopy(model.state_dict())

@@ -51,7 +51,7 @@ def _check_min_lr(min_lr: object, base_lr: float) -> None:
 
 def _cosine(start: float, end: float, fraction: float) -> float:
     """Go from ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
-    return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+    return end + (start - end) * ((1 + math.cos(math.pi * fraction)) / 2)  # ≤ 1: never overflows
 
 
 def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> float:
@@ -115,6 +115,7 @@ def exponential_decay(
     step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
     decay_steps = check_positive_int(decay_steps, "decay_steps")
     decay_rate = _check_decay_factor(decay_rate, "decay_rate")
+    check_type(staircase, bool, "staircase", "bool")
     exponent = step // decay_steps if staircase else step / decay_steps
     return base_lr * decay_rate**exponent
 

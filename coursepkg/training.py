@@ -13,7 +13,7 @@ from tqdm import tqdm
 from coursepkg.early_stopping import EarlyStopping
 from coursepkg.utils import check_positive_int, check_type
 
-__all__ = ["EarlyStopping", "History", "evaluate", "fit"]
+__all__ = ["History", "evaluate", "fit"]
 
 Batch = tuple[torch.Tensor, torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -63,6 +63,12 @@ def _check_loader(loader: object, name: str) -> None:
         raise TypeError(f"{name} must be an iterable of (inputs, targets) batches, got {kind}")
     if isinstance(loader, Sized) and len(loader) == 0:
         raise ValueError(f"{name} is empty: it must yield at least one batch")
+
+
+def _check_callable(value: object, name: str, signature: str) -> None:
+    """Reject a ``value`` that is neither ``None`` nor a callable ``signature``."""
+    if value is not None and not callable(value):
+        raise TypeError(f"{name} must be a callable {signature}, got {type(value).__name__}")
 
 
 def _is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
@@ -120,8 +126,8 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     ----------
     model : torch.nn.Module
         The model; its train/eval mode is restored afterwards.
-    loader : iterable of (inputs, targets)
-        Batches to evaluate on; must not be empty.
+    loader : iterable of tuple
+        Batches ``(inputs, targets)`` to evaluate on; must not be empty.
     loss_fn : callable, optional
         ``loss_fn(outputs, targets)`` returning a mean loss; cross-entropy by default.
 
@@ -132,6 +138,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     """
     check_type(model, nn.Module, "model", "torch.nn.Module")
     _check_loader(loader, "loader")
+    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
     model.eval()
@@ -168,16 +175,16 @@ def fit(
     ----------
     model : torch.nn.Module
         The model; batches are moved to the device of its parameters.
-    train_loader : iterable of (inputs, targets)
-        Training batches, e.g. from :func:`coursepkg.data.make_loader`.
+    train_loader : iterable of tuple
+        Training batches ``(inputs, targets)``, e.g. from :func:`coursepkg.data.make_loader`.
     epochs : int
         Maximum number of epochs, ``>= 1``.
     optimizer : torch.optim.Optimizer
         Optimizer over the model's parameters.
     loss_fn : callable, optional
         ``loss_fn(outputs, targets)``; cross-entropy when not given.
-    val_loader : iterable of (inputs, targets), optional
-        Validation batches, evaluated after every epoch.
+    val_loader : iterable of tuple, optional
+        Validation batches ``(inputs, targets)``, evaluated after every epoch.
     scheduler : torch.optim.lr_scheduler.LRScheduler, optional
         A learning-rate scheduler of ``optimizer``, e.g. from
         :func:`coursepkg.schedules.lambda_lr`. ``ReduceLROnPlateau`` is stepped with
@@ -222,8 +229,12 @@ def fit(
         )
     if plateau and scheduler_interval == "step":
         raise ValueError(
-            "ReduceLROnPlateau watches an epoch's loss: use scheduler_interval='epoch'"
+            "scheduler_interval must be 'epoch' with ReduceLROnPlateau, which watches an "
+            "epoch's loss"
         )
+    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
+    _check_callable(penalty, "penalty", "model -> tensor")
+    check_type(progress, bool, "progress", "bool")
     per_step = scheduler if scheduler_interval == "step" else None
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     device = _model_device(model)

@@ -8,6 +8,7 @@ import math
 import os
 import random
 import textwrap
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,7 +17,9 @@ import torch
 __all__ = [
     "check_fraction",
     "check_nonnegative",
+    "check_path",
     "check_positive_int",
+    "check_seed",
     "check_type",
     "get_device",
     "seed_everything",
@@ -24,6 +27,7 @@ __all__ = [
 ]
 
 _MAX_SEED = 2**32 - 1
+_MAX_GENERATOR_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
 
 
 def check_type(value: object, expected: type, name: str, label: str) -> None:
@@ -89,6 +93,59 @@ def check_fraction(value: object, name: str) -> float:
     if not 0 <= value <= 1:  # NaN fails too
         raise ValueError(f"{name} must be in [0, 1], got {value}")
     return float(value)
+
+
+def check_seed(value: object, name: str = "seed") -> int:
+    """Return ``value`` if it can seed a :class:`torch.Generator`, else raise naming ``name``.
+
+    Parameters
+    ----------
+    value : object
+        The value to check.
+    name : str, default "seed"
+        The argument's name, used in the error message.
+
+    Returns
+    -------
+    int
+        ``value`` as an ``int``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is not an integer.
+    ValueError
+        If ``value`` is outside ``[0, 2**64 - 1]``.
+    """
+    seed = check_positive_int(value, name, minimum=0)
+    if seed > _MAX_GENERATOR_SEED:
+        raise ValueError(f"{name} must be in [0, 2**64 - 1], got {value}")
+    return seed
+
+
+def check_path(value: object, name: str) -> Path:
+    """Return ``value`` as a :class:`pathlib.Path` if it is a path, else raise naming ``name``.
+
+    Parameters
+    ----------
+    value : object
+        The value to check: a ``str`` or an ``os.PathLike`` such as a ``Path``.
+    name : str
+        The argument's name, used in the error message.
+
+    Returns
+    -------
+    pathlib.Path
+        ``Path(value)``.
+
+    Raises
+    ------
+    TypeError
+        If ``value`` is neither a ``str`` nor an ``os.PathLike``.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{name} must be a path (str or os.PathLike), got {type(value).__name__}")
+    return Path(value)
 
 
 def seed_everything(seed: int) -> int:
@@ -161,6 +218,7 @@ def show_source(obj: Any, *, docstring: bool = False) -> Any:
     """
     from IPython.display import Code  # imported here: IPython is only needed in notebooks
 
+    check_type(docstring, bool, "docstring", "bool")
     try:
         source = textwrap.dedent(inspect.getsource(obj))
     except TypeError as error:

@@ -1,11 +1,36 @@
-"""Fixtures shared by the unit tests: tiny data sets and a driver for EarlyStopping."""
+"""Fixtures shared by the unit tests: tiny data sets and a driver for EarlyStopping.
+
+The tests run offline: pytest-socket refuses connections to other machines in this
+process (``--allow-hosts`` in pyproject.toml), and every kernel the tests start
+runs ``offline/00-offline.py`` first, which does the same inside the kernel.
+"""
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
 
 import pytest
 import torch
+from hypothesis.configuration import set_hypothesis_home_dir
 from torch import nn
 
 from coursepkg.data import load_digits_split, make_loader, make_sparse_regression
-from coursepkg.training import EarlyStopping
+from coursepkg.early_stopping import EarlyStopping
+
+OFFLINE_STARTUP = Path(__file__).parent / "offline/00-offline.py"
+
+
+def pytest_configure(config):
+    """Give every kernel started from the tests a profile that runs the offline startup file.
+
+    Hypothesis keeps its files in a temporary folder too: the tests leave the tree as it was.
+    """
+    set_hypothesis_home_dir(tempfile.mkdtemp(prefix="hypothesis-"))
+    profile = Path(tempfile.mkdtemp(prefix="ipython-offline-"))
+    (profile / "profile_default/startup").mkdir(parents=True)
+    shutil.copy(OFFLINE_STARTUP, profile / "profile_default/startup")
+    os.environ["IPYTHONDIR"] = str(profile)
 
 
 @pytest.fixture(scope="session")

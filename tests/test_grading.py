@@ -11,6 +11,8 @@ from coursepkg.__main__ import main
 from coursepkg.editions import student_notebook
 from coursepkg.grading import checks_of, grade
 
+pytestmark = pytest.mark.integration
+
 CHAPTER = textwrap.dedent(
     """\
     ---

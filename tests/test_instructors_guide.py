@@ -56,3 +56,14 @@ def test_points_in_the_table_are_the_graders():
         else:
             call = checker.split(";")[0]
             assert rows[label] == str(graded[call]), label
+
+
+def test_the_guides_checker_example_gives_the_feedback_it_shows(capsys):
+    (example,) = re.findall(r"^```python\n(.*?)^```", GUIDE, re.M | re.S)
+    exec(compile(example, "instructors.md", "exec"), {})
+    printed = capsys.readouterr().out.splitlines()
+    shown = [line.split("# ", 1)[1] for line in example.splitlines() if "  # " in line]
+    assert len(printed) == len(shown) == 4
+    for line, comment in zip(printed, shown, strict=True):
+        start, _, end = comment.partition(" ... ")
+        assert line.startswith(start) and line.endswith(end), (line, comment)

@@ -7,9 +7,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from coursepkg.data import make_loader
+from coursepkg.early_stopping import EarlyStopping
 from coursepkg.metrics import accuracy
 from coursepkg.models import mlp
-from coursepkg.training import EarlyStopping, History, evaluate, fit
+from coursepkg.training import History, evaluate, fit
 
 
 class ScriptedLoader:

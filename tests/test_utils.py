@@ -171,7 +171,7 @@ def test_show_source_lists_the_code_without_its_docstring():
 
 
 def test_show_source_of_a_method_is_dedented():
-    from coursepkg.training import EarlyStopping
+    from coursepkg.early_stopping import EarlyStopping
 
     assert show_source(EarlyStopping.step).data.startswith("def step(")
 

@@ -59,6 +59,21 @@ class Feedback:
         return f"{_SYMBOLS[self.status]} {self.exercise}: {self.message}"
 
 
+def _one_line(text: str, limit: int) -> str:
+    """Return ``text`` with its whitespace (newlines too) collapsed, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _describe(error: Exception) -> str:
+    """Return ``Name: message`` of an exception on one line, even when its ``__str__`` fails."""
+    try:
+        text = _one_line(str(error), 200)
+    except Exception:  # its __str__ raised or returned no string
+        text = ""
+    return type(error).__name__ + (f": {text}" if text else "")
+
+
 def _short(value: Any) -> str:
     """Return a one-line preview of a value for feedback messages."""
     if isinstance(value, torch.Tensor):
@@ -66,15 +81,15 @@ def _short(value: Any) -> str:
         preview = ", ".join(f"{v:.4g}" for v in flat[:4].tolist())
         more = ", …" if flat.numel() > 4 else ""
         return f"tensor of shape {tuple(value.shape)} [{preview}{more}]"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return _one_line(repr(value), 60)
 
 
 def _as_tensor(value: Any) -> torch.Tensor | None:
     if isinstance(value, torch.Tensor):
         return value.detach()
     try:
-        array = np.asarray(value, dtype=np.float64)
+        array = np.asarray(value)  # complex stays complex, to be refused by compare
+        array = array if array.dtype.kind == "c" else array.astype(np.float64)
     except (TypeError, ValueError):
         return None
     return torch.from_numpy(array)
@@ -84,7 +99,7 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
     """Describe how ``received`` differs from ``expected``; ``None`` when they agree.
 
     Tensors and arrays (and lists compared with them) must have the same shape
-    and values within ``atol + rtol·|expected|``, NaN matching NaN; numbers
+    and real values within ``atol + rtol·|expected|``, NaN matching NaN; numbers
     likewise; tuples and lists element by element; anything else with ``==``.
     """
     if isinstance(expected, (torch.Tensor, np.ndarray)):
@@ -94,6 +109,8 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
         want = _as_tensor(expected)
         if got.shape != want.shape:
             return f"expected shape {tuple(want.shape)}, got shape {tuple(got.shape)}"
+        if got.is_complex():
+            return f"expected real numbers, got complex ones: {_short(got)}"
         want, got = want.double().cpu(), got.double().cpu()
         if torch.isnan(got).any() and not torch.isnan(want).any():
             return f"the result contains NaN: {_short(got)}"
@@ -109,13 +126,13 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
     if isinstance(expected, Real) and not isinstance(expected, bool):
         if isinstance(received, torch.Tensor) and received.numel() == 1:
             received = received.item()
-        if isinstance(received, bool) or not isinstance(received, (Real, np.number)):
+        if isinstance(received, bool) or not isinstance(received, (Real, np.integer, np.floating)):
             return f"expected a number, got {type(received).__name__} {_short(received)}"
         both_nan = math.isnan(expected) and math.isnan(float(received))
         if not both_nan and not math.isclose(
             float(received), float(expected), rel_tol=rtol, abs_tol=atol
         ):
-            return f"expected {expected!r}, got {received!r}"
+            return f"expected {expected!r}, got {_short(received)}"
         return None
     if isinstance(expected, (tuple, list)):
         if not isinstance(received, (tuple, list)) or len(received) != len(expected):
@@ -133,7 +150,7 @@ def _unchanged(before: Any, after: Any) -> bool:
     if isinstance(before, torch.Tensor):
         return (
             isinstance(after, torch.Tensor)
-            and before.shape == after.shape
+            and (before.shape, before.dtype) == (after.shape, after.dtype)
             and bool(torch.equal(before, after) or torch.allclose(before, after, equal_nan=True))
         )
     if isinstance(before, np.ndarray):
@@ -148,8 +165,9 @@ def _unchanged(before: Any, after: Any) -> bool:
         return len(before) == len(after) and all(
             _unchanged(a, b) for a, b in zip(before, after, strict=True)
         )
-    if isinstance(before, (int, float, str, bytes, bool, type(None))):
-        return True  # immutable
+    if isinstance(before, (int, float, str, bytes, bool, type(None))):  # e.g. items of a list
+        nan = isinstance(before, float) and math.isnan(before)
+        return type(after) is type(before) and (after == before or (nan and math.isnan(after)))
     return True  # an object without value equality: nothing to tell
 
 
@@ -167,7 +185,7 @@ def student_error(exercise: str, error: Exception) -> Feedback:
             "`raise NotImplementedError` line, then run this cell again"
         )
         return Feedback(exercise, "not implemented", message)
-    return Feedback(exercise, "error", f"your code raised {type(error).__name__}: {error}")
+    return Feedback(exercise, "error", f"your code raised {_describe(error)}")
 
 
 def check_function(
@@ -225,7 +243,7 @@ def check_function(
                 i for i, (a, b) in enumerate(zip(args, given, strict=True)) if not _unchanged(a, b)
             ]
         except Exception as error:  # a strange returned object: report it, do not raise
-            problem, changed = f"the result could not be compared ({error})", []
+            problem, changed = f"the result could not be compared ({_describe(error)})", []
         if changed:
             problem = f"your function changed its argument {changed[0] + 1} in place"
         if problem is not None:
@@ -255,7 +273,7 @@ def check_value(
     try:
         problem = compare(expected, received, rtol=rtol, atol=atol)
     except Exception as error:  # a strange object: report it, do not raise
-        problem = f"the answer could not be compared ({error})"
+        problem = f"the answer could not be compared ({_describe(error)})"
     if problem is None:
         return report(Feedback(exercise, "passed", "correct"))
     return report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))
@@ -306,7 +324,7 @@ def check_properties(
         try:
             problem = describe_problem(result, *args)
         except Exception as error:  # a strange returned object: report it, do not raise
-            problem = f"the result could not be checked ({error})"
+            problem = f"the result could not be checked ({_describe(error)})"
         if problem is not None:
             return report(Feedback(exercise, "failed", problem))
     return report(Feedback(exercise, "passed", success))

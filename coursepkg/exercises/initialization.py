@@ -35,6 +35,8 @@ def _he_normal_problem(w: Any, shape: tuple[int, ...]) -> str | None:
     if not isinstance(w, torch.Tensor) or tuple(w.shape) != shape:
         got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
         return f"expected a tensor of shape {shape}, got {got}"
+    if not w.is_floating_point():
+        return f"shape {shape}: expected floating-point weights, got dtype {w.dtype}"
     fan_in = reference_fans(shape)[0]
     want = math.sqrt(2.0 / fan_in)
     std, mean = w.double().std().item(), w.double().mean().item()

@@ -7,12 +7,19 @@ page that needs the network (a CDN, a font service) fails here.
 
 import functools
 import http.server
+import importlib
+import pkgutil
 import threading
+import types
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlparse
 
 import playwright.sync_api as playwright
 import pytest
+
+import coursepkg
+
+pytestmark = pytest.mark.integration
 
 SITE = Path("_build/html")
 ARTIFACTS = Path("_build/test-artifacts")
@@ -147,6 +154,69 @@ def test_chapter_has_figures_objectives_and_exercises(page, server, path):
     notebook = page.locator('a[href$=".ipynb"]')
     assert notebook.count() == 1, "no download of the chapter as a notebook"
     assert (SITE / Path(path).parent / notebook.get_attribute("href")).is_file()
+
+
+def test_chapters_are_numbered_and_linked_in_reading_order(page, server):
+    for number, path in enumerate(CHAPTERS, start=1):
+        _open(page, server, path)
+        assert page.locator("h1 .section-number").first.inner_text().strip() == f"{number}."
+        previous = page.locator("a.left-prev").get_attribute("href")
+        following = page.locator("a.right-next").get_attribute("href")
+        if number > 1:
+            assert previous == Path(CHAPTERS[number - 2]).name
+        if number < len(CHAPTERS):
+            assert following == Path(CHAPTERS[number]).name
+        assert page.locator(".dropdown-launch-buttons, [aria-label*='Launch']").count() == 0, (
+            "a launch button without a repository to launch from"
+        )
+
+
+# Each documented object of the API page: its id and the links of its "Taught in" line.
+_API_ENTRIES = """() => Object.fromEntries(
+  [...document.querySelectorAll("dl.py > dt[id]")].map((dt) => {
+  const line = [...dt.nextElementSibling.children].find(
+    (child) => child.tagName === "P" && child.textContent.startsWith("Taught in:"));
+  return [dt.id, line ? [...line.querySelectorAll("a")].map((a) => a.getAttribute("href")) : []];
+}))"""
+
+
+def _public_names():
+    """``module.name`` of every name in the ``__all__`` of coursepkg's modules."""
+    names = set()
+    for info in pkgutil.walk_packages(coursepkg.__path__, "coursepkg."):
+        module = importlib.import_module(info.name)
+        for name in getattr(module, "__all__", []):
+            value = getattr(module, name)
+            defined_here = getattr(value, "__module__", None) == info.name
+            if defined_here or not (callable(value) or isinstance(value, types.ModuleType)):
+                names.add(f"{info.name}.{name}")  # not a re-export, nor a submodule
+    return names
+
+
+def test_the_api_reference_documents_every_public_name_with_the_pages_teaching_it(page, server):
+    _open(page, server, "book/api.html")
+    entries = page.evaluate(_API_ENTRIES)
+    public = _public_names()
+    assert len(public) > 100
+    assert not public - set(entries), f"undocumented: {sorted(public - set(entries))}"
+    for name in public:
+        links = entries[name]
+        assert links, f"{name} links to no page that teaches it"
+        for link in links:
+            target = (SITE / "book" / link.split("#")[0]).resolve()
+            assert target.is_file() and target.parent.name in ("notebooks", "book"), link
+    assert public == {name for name, links in entries.items() if links}
+
+
+def test_the_status_page_times_every_chapter_against_its_budget(page, server):
+    _open(page, server, "book/status.html")
+    rows = page.locator("table").first.locator("tbody tr")
+    assert rows.count() == len(CHAPTERS) + 1  # and the total
+    for number, path in enumerate(CHAPTERS):
+        cells = rows.nth(number).locator("td")
+        assert cells.nth(0).locator("a").get_attribute("href").endswith(Path(path).name)
+        assert float(cells.nth(1).inner_text().removesuffix(" s")) > 0
+        assert cells.nth(2).inner_text() in ("≤ 90 s", "≤ 300 s")
 
 
 def test_the_home_page_redirects_to_the_intro(page, server):

@@ -1,0 +1,157 @@
+"""Sphinx extension: re-execute exactly the chapters a change of ``coursepkg`` can affect.
+
+myst-nb caches each notebook's outputs under the hash of its code cells, so on
+its own it would keep showing outputs computed with an older ``coursepkg``. This
+extension gives every notebook a *dependency key*: the hash of the code (not the
+docstrings, comments or formatting) of the package modules the notebook uses and
+of the modules those import. A module is used when the notebook's code imports
+it, reads an attribute of it, or names one of its public functions or classes.
+When a notebook's key changes, its cached outputs are dropped and the page is
+re-read, so myst-nb executes it again; the other notebooks keep their outputs.
+Changing only a docstring re-executes nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from sphinx.application import Sphinx
+from sphinx.util import logging
+
+LOGGER = logging.getLogger(__name__)
+_CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.M | re.S)
+
+
+def _without_docstrings(tree: ast.Module) -> ast.Module:
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (
+            isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+            and body
+            and isinstance(body[0], ast.Expr)
+            and isinstance(body[0].value, ast.Constant)
+            and isinstance(body[0].value.value, str)
+        ):
+            node.body = body[1:] or [ast.Pass()]
+    return tree
+
+
+class Package:
+    """The modules of a package: their code, public names and imports within the package."""
+
+    def __init__(self, root: Path):
+        self.name = root.name
+        self.code: dict[str, str] = {}
+        self.public: dict[str, set[str]] = {}
+        self.imports: dict[str, set[str]] = {}
+        self.packages: set[str] = set()
+        trees = {}
+        for path in sorted(root.rglob("*.py")):
+            parts = path.relative_to(root.parent).with_suffix("").parts
+            module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+            trees[module] = (ast.parse(path.read_text(encoding="utf-8")), path.stem == "__init__")
+            self.code[module] = ast.dump(_without_docstrings(trees[module][0]))
+        self.packages = {module for module, (_, is_package) in trees.items() if is_package}
+        for module, (tree, is_package) in trees.items():
+            self.public[module] = _all_of(tree)
+            self.imports[module] = self._imported_by(tree, module, is_package)
+
+    def _imported_by(self, tree: ast.Module, module: str, is_package: bool) -> set[str]:
+        found = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = module.split(".")
+                    anchor = anchor if is_package else anchor[:-1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                for alias in node.names:
+                    found.update(m for m in (f"{base}.{alias.name}", base) if m in self.code)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names if alias.name in self.code)
+        found.discard(module)
+        return found
+
+    def used_by(self, code: str) -> set[str]:
+        """Modules that ``code`` imports or whose public names it uses, with their imports."""
+        direct = {self.name}
+        for module, names in self.public.items():
+            short = re.escape(module.rpartition(".")[2])
+            imported = re.search(rf"^\s*(from|import)\s.*\b{short}\b|\b{short}\.\w", code, re.M)
+            # Constants are looked for as attributes only: BEGIN and END also mark solutions.
+            names = [re.escape(name) for name in names if not name.isupper()]
+            named = names and re.search(r"\b(?:{})\b".format("|".join(names)), code)
+            if module != self.name and (imported or named):
+                direct.add(module)
+        closure, todo = set(), list(direct)
+        while todo:
+            module = todo.pop()
+            if module not in closure:
+                closure.add(module)
+                if module not in self.packages:  # a package's imports are re-exports
+                    todo.extend(self.imports[module])
+        return closure
+
+    def key(self, code: str) -> str:
+        """Hash of the code of the modules ``code`` depends on."""
+        digest = hashlib.sha256()
+        for module in sorted(self.used_by(code)):
+            digest.update(module.encode() + b"\0" + self.code[module].encode() + b"\0")
+        return digest.hexdigest()[:16]
+
+
+def _all_of(tree: ast.Module) -> set[str]:
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
+        ):
+            return {ast.literal_eval(e) for e in node.value.elts}
+    return set()
+
+
+def notebook_code(path: Path) -> str:
+    """Return the code cells of a MyST notebook, joined."""
+    return "\n".join(_CODE_CELL.findall(path.read_text(encoding="utf-8")))
+
+
+def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[str]:
+    srcdir = Path(app.srcdir).resolve()
+    package = Package(srcdir / app.config.notebook_deps_package)
+    keys = {
+        path.relative_to(srcdir).with_suffix("").as_posix(): package.key(notebook_code(path))
+        for path in sorted(srcdir.glob(app.config.notebook_deps_notebooks))
+    }
+    cache_path = Path(
+        app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
+    )
+    keys_file = cache_path / "notebook_deps.json"
+    # Without the keys of the cached outputs, no cached output can be trusted.
+    previous = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
+    stale = [doc for doc, key in keys.items() if previous.get(doc) != key]
+    if stale and cache_path.is_dir():
+        from jupyter_cache import get_cache
+
+        cache = get_cache(cache_path)
+        stale_paths = {srcdir / f"{doc}.md" for doc in stale}
+        for record in cache.list_cache_records():
+            if Path(record.uri).resolve() in stale_paths:
+                cache.remove_cache(record.pk)
+    cache_path.mkdir(parents=True, exist_ok=True)
+    keys_file.write_text(json.dumps(keys, indent=1))
+    if previous and stale:
+        LOGGER.info("notebook_deps: the code these use changed, re-executing: %s", stale)
+    return stale
+
+
+def setup(app: Sphinx) -> dict[str, Any]:
+    """Register the extension."""
+    app.add_config_value("notebook_deps_package", "coursepkg", "env")
+    app.add_config_value("notebook_deps_notebooks", "notebooks/[0-9][0-9]_*.md", "env")
+    app.connect("env-get-outdated", _outdated)
+    return {"version": "1.0", "parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,67 @@
+"""Which chapters a change of coursepkg re-executes (book/_ext/notebook_deps.py)."""
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+from coursepkg.editions import chapter_paths
+
+sys.path.insert(0, str(Path("book/_ext").resolve()))
+from notebook_deps import Package, notebook_code
+
+CHAPTERS = {path.stem[:2]: notebook_code(path) for path in chapter_paths()}
+
+
+@pytest.fixture
+def package_copy(tmp_path):
+    """A copy of coursepkg to edit, and a function giving every chapter's key."""
+    root = shutil.copytree("coursepkg", tmp_path / "coursepkg")
+
+    def keys():
+        package = Package(root)
+        return {chapter: package.key(code) for chapter, code in CHAPTERS.items()}
+
+    return root, keys
+
+
+def _edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def test_each_chapter_depends_on_the_modules_it_uses():
+    package = Package(Path("coursepkg"))
+    used = {chapter: package.used_by(code) for chapter, code in CHAPTERS.items()}
+    assert all("coursepkg.training" in modules for modules in used.values())
+    assert all("coursepkg.utils" in modules for modules in used.values())  # seed_everything
+    assert {c for c, modules in used.items() if "coursepkg.lasso" in modules} == {"02"}
+    assert {c for c, modules in used.items() if "coursepkg.resnet" in modules} == {"07"}
+    assert {c for c, m in used.items() if "coursepkg.exercises.dropout" in m} == {"03"}
+    # through imports inside the package: exercises use their framework
+    assert all("coursepkg.exercises.framework" in modules for modules in used.values())
+    assert all("coursepkg.grading" not in modules for modules in used.values())
+
+
+def test_a_docstring_or_comment_changes_no_key(package_copy):
+    root, keys = package_copy
+    before = keys()
+    _edit(root / "lasso.py", '"""The lasso', '"""The LASSO')
+    _edit(
+        root / "training.py",
+        "    check_positive_int(epochs",
+        "    # a comment\n    check_positive_int(epochs",
+    )
+    assert keys() == before
+
+
+def test_a_code_change_changes_exactly_the_keys_of_the_chapters_using_it(package_copy):
+    root, keys = package_copy
+    before = keys()
+    _edit(root / "lasso.py", "def ", "_UNUSED = 1\n\n\ndef ")
+    after = keys()
+    assert {c for c in before if before[c] != after[c]} == {"02"}
+    _edit(root / "utils.py", "def ", "_UNUSED = 1\n\n\ndef ")
+    assert all(before[c] != k for c, k in keys().items())  # every chapter seeds through utils

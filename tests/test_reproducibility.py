@@ -1,0 +1,141 @@
+"""Each chapter's training experiment, run twice from the same seed, gives the same numbers.
+
+Bitwise: every recorded loss, accuracy and weight is equal, not merely close. The
+cores are the chapters' own experiments, shrunk to a few epochs.
+"""
+
+import dataclasses
+import functools
+import math
+import re
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+import coursepkg as cp
+from coursepkg import augment, lasso, schedules
+from coursepkg.editions import chapter_paths
+from coursepkg.initialization import kaiming_normal_
+
+
+def _same(a, b) -> bool:
+    """Equal, NaN included (NaN equals NaN here: a run records NaN where there is no value)."""
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, torch.Tensor):
+        return torch.equal(a, b)
+    if isinstance(a, np.ndarray):
+        return np.array_equal(a, b, equal_nan=True)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def _fit(model, split, *, epochs=3, **kwargs):
+    loader = cp.make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
+    val = cp.make_loader(split.x_val, split.y_val, batch_size=256, shuffle=False)
+    optimizer = kwargs.pop("optimizer", None) or torch.optim.Adam(model.parameters(), lr=1e-3)
+    history = cp.fit(
+        model, loader, epochs=epochs, optimizer=optimizer, val_loader=val, progress=False, **kwargs
+    )
+    weights = [p.detach().clone() for p in model.parameters()]
+    return [*dataclasses.astuple(history), weights]
+
+
+def overfitting(split):
+    labels = cp.corrupt_labels(split.y_train, fraction=0.5, seed=0)
+    noisy = split._replace(y_train=labels)
+    return _fit(cp.mlp([64, 128, 10]), noisy)
+
+
+def penalties(split):
+    model = cp.mlp([64, 64, 10])
+    return _fit(model, split, penalty=cp.WeightPenalty("l1", 1e-4))
+
+
+def sparse_regression(split):
+    data = cp.make_sparse_regression(100, 20, n_informative=3, noise=0.5, seed=0)
+    return [lasso.proximal_gradient(data.x, data.y, alpha=0.1, steps=200)]
+
+
+def dropout(split):
+    return _fit(cp.mlp([64, 128, 10], dropout=0.5), split)
+
+
+def batch_norm(split):
+    return _fit(cp.mlp([64, 128, 10], batch_norm=True), split)
+
+
+def initialization(split):
+    model = cp.mlp([64, 128, 128, 10])
+    for layer in model.modules():
+        if isinstance(layer, nn.Linear):
+            kaiming_normal_(layer.weight)
+    return _fit(model, split)
+
+
+def schedule(split):
+    model = cp.mlp([64, 64, 10])
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    rule = functools.partial(schedules.cosine_annealing, base_lr=0.1, total_steps=3)
+    scheduler = schedules.lambda_lr(optimizer, rule)
+    return _fit(model, split, optimizer=optimizer, scheduler=scheduler)
+
+
+def range_test(split):
+    model = cp.mlp([64, 64, 10])
+    loader = cp.make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
+    result = cp.lr_range_test(model, loader, optimizer, num_steps=30)
+    return [result.lr, result.loss]
+
+
+def resnet_case_study(split):
+    data = cp.make_visibility_data(16, image_size=32, seed=0)
+    loader = augment.AugmentedLoader(
+        cp.make_loader(data.x, data.y, batch_size=8, seed=0),
+        [augment.random_flip, functools.partial(augment.random_crop, padding=4)],
+        seed=0,
+    )
+    model = cp.resnet50(num_classes=4, dropout=0.5)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+    history = cp.fit(model, loader, epochs=1, optimizer=optimizer, progress=False)
+    return [*dataclasses.astuple(history), [p.detach().clone() for p in model.parameters()]]
+
+
+EXPERIMENTS = [
+    overfitting,
+    penalties,
+    sparse_regression,
+    dropout,
+    batch_norm,
+    initialization,
+    schedule,
+    range_test,
+    resnet_case_study,
+]
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENTS, ids=lambda f: f.__name__)
+def test_the_same_seed_gives_bitwise_the_same_run(experiment, digits):
+    runs = []
+    for _ in range(2):
+        cp.seed_everything(0)
+        runs.append(experiment(digits))
+    assert _same(runs[0], runs[1])
+    cp.seed_everything(1)
+    assert not _same(runs[0], experiment(digits)) or experiment is sparse_regression
+
+
+@pytest.mark.parametrize("chapter", chapter_paths(), ids=lambda path: path.stem)
+def test_every_chapter_seeds_everything_before_its_first_experiment(chapter):
+    code = re.findall(
+        r"^```\{code-cell\}[^\n]*\n(.*?)^```", chapter.read_text("utf-8"), re.M | re.S
+    )
+    assert "seed_everything(0)" in code[0], "the first code cell must seed everything"
+    # Global generators are seeded only through seed_everything. Local generators
+    # (torch.Generator().manual_seed) are fine; chapter 3 replays its source's example.
+    global_seeding = re.compile(r"^\s*(torch\.manual_seed|np\.random\.seed|random\.seed)\(", re.M)
+    assert not [cell for cell in code if global_seeding.search(cell)]
