@@ -25,7 +25,7 @@ help:  ## list the targets
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,teach,browser]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c constraints.txt -e '.[book,test,teach,browser,lab]'
 	touch $@
 
 install: $(STAMP)  ## create .venv and install the package with the book and test tools
@@ -45,7 +45,9 @@ book: $(STAMP) $(MATHJAX)/tex-chtml.js  ## execute the notebooks and build the w
 	mkdir -p $(IPYNB) && for f in notebooks/[0-9][0-9]_*.md; do \
 		$(BIN)/jupytext --quiet --to ipynb "$$f" -o "$(IPYNB)/$$(basename "$${f%.md}").ipynb"; done
 	@# An inherited MPLBACKEND (CI sets Agg) would keep the kernels from showing figures.
-	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going
+	@# On failure, show the tracebacks of the notebooks that raised (myst-nb files them away).
+	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going \
+		|| { cat _build/html/reports/notebooks/*.err.log 2>/dev/null; exit 1; }
 	echo "$(DEPS_HASH)" > _build/.deps-hash
 
 student: $(STAMP)  ## write the student edition (no solutions, outputs cleared) to _build/student
@@ -70,15 +72,14 @@ test: lint  ## every test: lint, unit, claims, grading, student edition; the boo
 site-test: $(STAMP) $(CHROMIUM)  ## open every page of the built site in headless Chromium
 	$(BIN)/python -m pytest tests/site
 
-fresh-install:  ## install the course into a brand-new venv (constraints only) and run a chapter there
-	@# What a student installs, nothing more: a missing dependency cannot hide behind .venv.
+fresh-install:  ## install the course as a student does into a brand-new venv, and run a chapter there
+	@# The package and JupyterLab, nothing more: a missing dependency cannot hide behind .venv.
 	rm -rf _build/fresh-venv && $(PYTHON) -m venv _build/fresh-venv
 	_build/fresh-venv/bin/python -m pip install --quiet --disable-pip-version-check \
-		-c constraints.txt '.[teach]'
-	cd "$$(mktemp -d)" && $(CURDIR)/_build/fresh-venv/bin/python -c \
-		"import jupytext, nbclient; nb = jupytext.read('$(CURDIR)/$(FRESH_CHAPTER)'); \
-		nbclient.NotebookClient(nb, timeout=600, kernel_name='python3').execute(); \
-		print('$(FRESH_CHAPTER) ran in a fresh environment')"
+		-c constraints.txt '.[lab]'
+	_build/fresh-venv/bin/jupytext --to ipynb $(FRESH_CHAPTER) -o _build/fresh-venv/chapter.ipynb
+	cd "$$(mktemp -d)" && $(CURDIR)/_build/fresh-venv/bin/jupyter execute --timeout=600 \
+		$(CURDIR)/_build/fresh-venv/chapter.ipynb
 	rm -rf _build/fresh-venv
 
 format: $(STAMP)  ## format the code with ruff

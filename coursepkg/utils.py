@@ -22,6 +22,7 @@ __all__ = [
     "check_seed",
     "check_type",
     "get_device",
+    "glue",
     "seed_everything",
     "show_source",
 ]
@@ -196,6 +197,35 @@ def get_device() -> torch.device:
     if mps is not None and mps.is_available():
         return torch.device("mps")
     return torch.device("cpu")
+
+
+def glue(name: str, value: Any, *, display: bool = True) -> None:
+    """Record ``value`` under ``name`` for the book's prose, or only show it.
+
+    The book is built with myst-nb, whose ``glue`` lets the text quote a number the
+    notebook computed. A student running a chapter without myst-nb installed gets
+    the value displayed (when ``display`` is true) and nothing else.
+
+    Parameters
+    ----------
+    name : str
+        The key the book's text refers to.
+    value : object
+        The value to record.
+    display : bool, default True
+        Whether to show the value in the notebook as well.
+    """
+    check_type(name, str, "name", "str")
+    check_type(display, bool, "display", "bool")
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:  # outside the book's environment
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
 
 
 def show_source(obj: Any, *, docstring: bool = False) -> Any:

@@ -1040,6 +1040,8 @@ CASES = [
     *vary(
         utils.check_path, "value", [*NOT_A_PATH, (b"bytes", T)], name="out_dir", argname="out_dir"
     ),
+    *vary(utils.glue, "name", [(3, T), (None, T), (b"ch1", T)], value=0.5, display=False),
+    *vary(utils.glue, "display", NOT_A_BOOL, "ch1_value", 0.5),
     *vary(utils.seed_everything, "seed", [*integer(0), (2**32, V)]),
     *vary(utils.show_source, "obj", [(3, T), (None, T), (len, T), ("fit", T)]),
     *vary(utils.show_source, "docstring", NOT_A_BOOL, utils.get_device),

@@ -46,6 +46,7 @@ def build_scratch_book(
     extensions = ROOT / "book/_ext"
     sphinx["local_extensions"] = {name: str(extensions) for name in sphinx["local_extensions"]}
     sphinx["config"].pop("html_extra_path")
+    sphinx["config"]["notebook_deps_package"] = str(ROOT / "coursepkg")
     for section, values in settings.items():
         if section == "sphinx":
             sphinx["config"].update(values["config"])
@@ -139,4 +140,6 @@ def test_a_package_change_re_executes_a_notebook_only_when_code_it_uses_changed(
 def test_the_build_fails_on(tmp_path, fault, old, new, message):
     result = build_scratch_book(tmp_path, NOTEBOOK.replace(old, new))
     assert result.returncode != 0, f"the build passed with {fault}"
-    assert message in result.stdout + result.stderr
+    reports = tmp_path.glob("_build/html/reports/**/*.err.log")  # a cell's traceback goes there
+    output = result.stdout + result.stderr + "".join(path.read_text() for path in reports)
+    assert message in output

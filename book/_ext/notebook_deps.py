@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from sphinx.application import Sphinx
+from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
@@ -122,7 +123,10 @@ def notebook_code(path: Path) -> str:
 
 def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[str]:
     srcdir = Path(app.srcdir).resolve()
-    package = Package(srcdir / app.config.notebook_deps_package)
+    root = srcdir / app.config.notebook_deps_package
+    if not (root / "__init__.py").is_file():
+        raise ExtensionError(f"notebook_deps_package: no package at {root}")
+    package = Package(root)
     keys = {
         path.relative_to(srcdir).with_suffix("").as_posix(): package.key(notebook_code(path))
         for path in sorted(srcdir.glob(app.config.notebook_deps_notebooks))
