@@ -92,8 +92,10 @@ class BudgetsTransform(SphinxPostTransform):
         result = [_table(["Chapter", "Run time in this build", "Budget", ""], rows)]
         bench = root / "_build/bench/bench.json"
         if bench.is_file():
-            text = "The last make bench on the machine that built the site:"
-            result.append(nodes.paragraph(text=text))
+            text = nodes.paragraph()
+            text += [nodes.Text("The last "), nodes.literal(text="make bench")]
+            text += nodes.Text(" on the machine that built the site:")
+            result.append(text)
             result.append(_bench_table(json.loads(bench.read_text(encoding="utf-8")), budgets))
         return result
 

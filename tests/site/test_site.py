@@ -151,6 +151,7 @@ def test_chapter_has_figures_objectives_and_exercises(page, server, path):
     assert page.locator(".exercise").count() >= 3, "exercise blocks did not render"
     assert page.locator(".solution").count() >= 3, "solution blocks did not render"
     assert page.locator("mjx-container").count() >= 1, "no typeset math"
+    assert page.locator('a[href^="../book/references.html#"]').count() >= 1, "no citation"
     notebook = page.locator('a[href$=".ipynb"]')
     assert notebook.count() == 1, "no download of the chapter as a notebook"
     assert (SITE / Path(path).parent / notebook.get_attribute("href")).is_file()
