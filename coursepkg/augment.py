@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from coursepkg.training import _check_loader
-from coursepkg.utils import check_fraction, check_positive_int, check_seed, check_type
+from coursepkg.utils import check_fraction, check_positive_int, check_type, seeded_generator
 
 __all__ = ["AugmentedLoader", "color_jitter", "random_crop", "random_flip"]
 
@@ -169,7 +169,7 @@ class AugmentedLoader:
             kind = type(normalize).__name__
             raise TypeError(f"normalize must be a callable x -> x or None, got {kind}")
         self.loader, self.transforms, self.normalize = loader, tuple(transforms), normalize
-        self.generator = torch.Generator().manual_seed(check_seed(seed))
+        self.generator = seeded_generator(seed)
 
     def __len__(self) -> int:
         return len(self.loader)  # type: ignore[arg-type]

@@ -23,8 +23,8 @@ from coursepkg.utils import (
     check_fraction,
     check_nonnegative,
     check_positive_int,
-    check_seed,
     check_type,
+    seeded_generator,
 )
 
 __all__ = [
@@ -101,7 +101,7 @@ def make_polynomial_regression(
     check_positive_int(n_train, "n_train")
     check_positive_int(n_test, "n_test")
     check_nonnegative(noise, "noise")
-    g = torch.Generator().manual_seed(check_seed(seed))
+    g = seeded_generator(seed)
     x = torch.rand(n_train + n_test, generator=g, dtype=torch.float64) * 2 - 1
     y = true_function(x) + noise * torch.randn(n_train + n_test, generator=g, dtype=torch.float64)
     return RegressionData(x[:n_train], y[:n_train], x[n_train:], y[n_train:])
@@ -143,7 +143,7 @@ def make_sparse_regression(
     if n_informative > n_features:
         raise ValueError(f"n_informative must be <= n_features ({n_features}), got {n_informative}")
     check_nonnegative(noise, "noise")
-    g = torch.Generator().manual_seed(check_seed(seed))
+    g = seeded_generator(seed)
     x = torch.randn(n_samples, n_features, generator=g, dtype=torch.float64)
     w_true = torch.zeros(n_features, dtype=torch.float64)
     signs = torch.randint(2, (n_informative,), generator=g) * 2 - 1
@@ -182,7 +182,7 @@ def load_digits_split(
     """
     check_positive_int(n_val, "n_val")
     check_positive_int(n_test, "n_test")
-    seed = check_seed(seed)
+    g = seeded_generator(seed)
     pool = DIGITS_SIZE - n_val - n_test
     if pool < 1:
         raise ValueError(
@@ -199,7 +199,6 @@ def load_digits_split(
     x, y = load_digits(return_X_y=True)
     x = torch.as_tensor(x, dtype=torch.float32)  # (1797, 64), pixel values 0..16
     y = torch.as_tensor(y, dtype=torch.int64)  # (1797,)
-    g = torch.Generator().manual_seed(seed)
     order = torch.randperm(DIGITS_SIZE, generator=g)
     test, val = order[:n_test], order[n_test : n_test + n_val]
     train = order[n_test + n_val : n_test + n_val + n_train]
@@ -235,21 +234,15 @@ def corrupt_labels(
     torch.Tensor
         A new label tensor; ``labels`` is left unchanged.
     """
-    if (
-        not isinstance(labels, torch.Tensor)
-        or labels.ndim != 1
-        or labels.is_floating_point()
-        or labels.dtype == torch.bool
-    ):
+    integer = isinstance(labels, torch.Tensor) and not labels.is_floating_point()
+    if not integer or labels.ndim != 1 or labels.dtype == torch.bool:
         raise TypeError("labels must be a 1-D integer tensor")
     check_fraction(fraction, "fraction")
     check_positive_int(num_classes, "num_classes", minimum=2)
-    if len(labels) and (labels.min() < 0 or labels.max() >= num_classes):
-        raise ValueError(
-            f"labels must lie in [0, num_classes - 1] = [0, {num_classes - 1}], "
-            f"got values in [{labels.min().item()}, {labels.max().item()}]"
-        )
-    g = torch.Generator().manual_seed(check_seed(seed))
+    if len(labels) and not 0 <= labels.min() <= labels.max() < num_classes:
+        low, high, top = labels.min().item(), labels.max().item(), num_classes - 1
+        raise ValueError(f"labels must be in [0, num_classes - 1] = [0, {top}], got {low}..{high}")
+    g = seeded_generator(seed)
     n_corrupt = round(fraction * len(labels))
     idx = torch.randperm(len(labels), generator=g)[:n_corrupt]
     out = labels.clone()
@@ -299,8 +292,7 @@ def make_loader(
     check_type(shuffle, bool, "shuffle", "bool")
     dataset = TensorDataset(x, y)
     if shuffle:
-        g = torch.Generator().manual_seed(check_seed(seed))
-        sampler = RandomSampler(dataset, generator=g)
+        sampler = RandomSampler(dataset, generator=seeded_generator(seed))
     else:
         sampler = SequentialSampler(dataset)
     batches = BatchSampler(sampler, batch_size=batch_size, drop_last=False)

@@ -32,8 +32,7 @@ def _check_step(step: object) -> int:
 
 
 def _check_rate(value: object, name: str) -> float:
-    rate = check_nonnegative(value, name)
-    if rate == 0:
+    if (rate := check_nonnegative(value, name)) == 0:
         raise ValueError(f"{name} must be > 0, got {value}")
     return rate
 

@@ -24,6 +24,7 @@ __all__ = [
     "get_device",
     "glue",
     "seed_everything",
+    "seeded_generator",
     "show_source",
 ]
 
@@ -122,6 +123,11 @@ def check_seed(value: object, name: str = "seed") -> int:
     if seed > _MAX_GENERATOR_SEED:
         raise ValueError(f"{name} must be in [0, 2**64 - 1], got {value}")
     return seed
+
+
+def seeded_generator(seed: object, name: str = "seed") -> torch.Generator:
+    """Return a new :class:`torch.Generator` seeded with ``seed``, checked by :func:`check_seed`."""
+    return torch.Generator().manual_seed(check_seed(seed, name))
 
 
 def check_path(value: object, name: str) -> Path:

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from coursepkg.utils import check_nonnegative, check_positive_int, check_seed
+from coursepkg.utils import check_nonnegative, check_positive_int, seeded_generator
 
 __all__ = [
     "KOSCHMIEDER",
@@ -207,9 +207,8 @@ def make_visibility_data(
     """
     n = check_positive_int(n, "n")
     image_size = check_positive_int(image_size, "image_size", minimum=8)
-    check_seed(seed)
+    generator = seeded_generator(seed)
     _check_classes(classes)
-    generator = torch.Generator().manual_seed(seed)
     y = torch.arange(n) % len(classes)
     y = y[torch.randperm(n, generator=generator)]
     bounds = torch.tensor([[low, high] for _, low, high in classes]).log()[y]  # (N, 2)

@@ -1043,6 +1043,7 @@ CASES = [
     *vary(utils.glue, "name", [(3, T), (None, T), (b"ch1", T)], value=0.5, display=False),
     *vary(utils.glue, "display", NOT_A_BOOL, "ch1_value", 0.5),
     *vary(utils.seed_everything, "seed", [*integer(0), (2**32, V)]),
+    *vary(utils.seeded_generator, "seed", [*integer(0), (2**64, V)]),
     *vary(utils.show_source, "obj", [(3, T), (None, T), (len, T), ("fit", T)]),
     *vary(utils.show_source, "docstring", NOT_A_BOOL, utils.get_device),
     # visibility --------------------------------------------------------------------------
