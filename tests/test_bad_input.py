@@ -60,6 +60,7 @@ from coursepkg import (
     range_test,
     resnet,
     schedules,
+    stats,
     training,
     utils,
     visibility,
@@ -1109,6 +1110,9 @@ CASES = [
         torch.ones(2, 1, 8, 8),
         torch.ones(2),
     ),
+    # stats ---------------------------------------------------------------------------------
+    *vary(stats.compare, "a", [([1.0, 2.0, 3.0, 4.0], V), ([1.0, 2.0, 3.0, 4.0, NAN], V)], b=0.0),
+    *vary(stats.compare, "b", [([1.0, 2.0], V), ([1.0, 2.0, 3.0, 4.0, INF], V)], [1.0] * 5),
     *vary(visibility.make_visibility_data, "n", integer(1)),
     *vary(visibility.make_visibility_data, "image_size", integer(8), 4),
     *vary(visibility.make_visibility_data, "seed", SEED, 4),
@@ -1163,6 +1167,7 @@ EXEMPT = {
     "coursepkg.visibility.VisibilityData": "NamedTuple record of the generated data",
     "coursepkg.grading.Check": "frozen dataclass record, built by checks_of only",
     "coursepkg.grading.ExerciseScore": "frozen dataclass record, built by grade only",
+    "coursepkg.stats.Comparison": "frozen dataclass record, built by compare only",
     "coursepkg.initialization.LayerStats": "dataclass record, filled by layer_statistics only",
     "coursepkg.utils.get_device": "takes no arguments",
 }

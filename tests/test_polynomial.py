@@ -52,6 +52,19 @@ def test_degree_n_minus_one_interpolates_the_training_points():
     assert mean_squared_error(line, data.y_train) > 1e-3
 
 
+@pytest.mark.parametrize("seed", range(5))
+def test_training_error_never_rises_with_the_degree(seed):
+    # Nested least-squares problems: degree d + 1 can always set its last weight to 0.
+    # float64 over at most 15 points of size ~1: a rise beyond 1e-12 is not rounding.
+    data = make_polynomial_regression(15, 1, noise=0.2, seed=seed)
+    errors = [
+        mean_squared_error(predict_polynomial(fit_polynomial(data.x_train, data.y_train, d),
+                                              data.x_train), data.y_train)
+        for d in range(15)
+    ]  # fmt: skip
+    assert np.all(np.diff(errors) <= 1e-12)
+
+
 def test_underdetermined_fit_is_the_minimum_norm_interpolant():
     x = torch.linspace(-1, 1, 5, dtype=torch.float64)
     y = torch.tensor([0.3, -1.0, 0.5, 2.0, -0.7], dtype=torch.float64)

@@ -632,14 +632,19 @@ def test_extract_features_equals_features_in_eval_mode_and_restores_the_mode():
     from coursepkg.resnet import extract_features
 
     torch.manual_seed(0)
-    net = resnet50(num_classes=4).train()
-    x = _images(5, 32)
+    # In float64: batches of 2 and of 5 sum the convolutions in another order (the CPU's
+    # kernels block them by batch), and in float32 that order moves features (here up to about 15)
+    # by up to 2e-5 after 53 layers. In float64 rounding is 2**-53 ≈ 1.1e-16 per operation;
+    # over sums of at most 4,608 terms in 53 layers the difference stays near 1e-12, so a
+    # tolerance of 1e-9 cannot be met by a wrong batch (a different mode, a lost image).
+    net = resnet50(num_classes=4).double().train()
+    x = _images(5, 32).double()
     out = extract_features(net, x, batch_size=2)
     assert net.training
     with torch.no_grad():
         expected = net.eval().features(x)
     assert out.shape == (5, 2048) and not out.requires_grad
-    torch.testing.assert_close(out, expected, rtol=1e-4, atol=1e-5)  # batches of 2 vs 5
+    torch.testing.assert_close(out, expected, rtol=1e-9, atol=1e-9)
 
 
 def test_extract_features_rejects_other_models_and_bad_batch_sizes(small):
