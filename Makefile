@@ -18,7 +18,7 @@ CHROMIUM := /usr/bin/chromium
 # coursepkg re-executes only the chapters that use the changed code: book/_ext/notebook_deps.py.)
 DEPS_HASH = $(shell cat constraints.txt | sha256sum | cut -c1-16)
 
-.PHONY: help install book site-test fresh-install student instructor test lint format bench clean
+.PHONY: help install deps-check book site-test fresh-install student instructor test lint format bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,16 +39,18 @@ $(MATHJAX)/tex-chtml.js:
 $(CHROMIUM):
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium
 
-book: $(STAMP) $(MATHJAX)/tex-chtml.js  ## execute the notebooks and build the website into _build/html
+deps-check:
 	@if [ "$$(cat _build/.deps-hash 2>/dev/null)" != "$(DEPS_HASH)" ]; then \
-		echo "constraints.txt changed: re-executing every notebook"; rm -rf _build; fi
+		echo "constraints.txt changed: dropping every executed output"; rm -rf _build; \
+		mkdir -p _build && echo "$(DEPS_HASH)" > _build/.deps-hash; fi
+
+book: $(STAMP) $(MATHJAX)/tex-chtml.js deps-check  ## execute the notebooks and build the website into _build/html
 	mkdir -p $(IPYNB) && for f in notebooks/[0-9][0-9]_*.md; do \
 		$(BIN)/jupytext --quiet --to ipynb "$$f" -o "$(IPYNB)/$$(basename "$${f%.md}").ipynb"; done
 	@# An inherited MPLBACKEND (CI sets Agg) would keep the kernels from showing figures.
 	@# On failure, show the tracebacks of the notebooks that raised (myst-nb files them away).
 	env -u MPLBACKEND $(BIN)/jupyter-book build . -W -n --keep-going \
 		|| { cat _build/html/reports/notebooks/*.err.log 2>/dev/null; exit 1; }
-	echo "$(DEPS_HASH)" > _build/.deps-hash
 
 student: $(STAMP)  ## write the student edition (no solutions, outputs cleared) to _build/student
 	$(BIN)/python -m coursepkg student-edition _build/student
@@ -60,11 +62,16 @@ lint: $(STAMP)  ## ruff: style and static checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check coursepkg tests benchmarks conftest.py book/_ext
 
-test: lint  ## every test: lint, unit, claims, grading, student edition; the book; the site in a browser
-	$(BIN)/python -m pytest --ignore=tests/site
-	@# The book's notebooks run offline too: their kernels refuse connections to other machines.
+# The tests execute every chapter once (nbmake, through conftest.py) and hand the outputs
+# to the book's cache; the book build then executes nothing, and a kernel it started
+# would stop it (tests/offline/no-kernel.py). Two workers, one thread each: on 2 cores
+# that is faster than one worker with 2 threads, whose small matrix products barely
+# use the second core.
+test: lint deps-check  ## every test: lint, unit, chapters, student edition, grading; the book; the site in a browser
+	env -u MPLBACKEND OMP_NUM_THREADS=1 $(BIN)/python -m pytest -n 2 --dist worksteal \
+		--nbmake tests notebooks --ignore=tests/site
 	profile=$$(mktemp -d) && mkdir -p $$profile/profile_default/startup \
-		&& cp tests/offline/00-offline.py $$profile/profile_default/startup/ \
+		&& cp tests/offline/no-kernel.py $$profile/profile_default/startup/ \
 		&& IPYTHONDIR=$$profile $(MAKE) book
 	$(MAKE) site-test
 	$(MAKE) fresh-install
@@ -78,7 +85,7 @@ fresh-install:  ## install the course as a student does into a brand-new venv, a
 	_build/fresh-venv/bin/python -m pip install --quiet --disable-pip-version-check \
 		-c constraints.txt '.[lab]'
 	_build/fresh-venv/bin/jupytext --to ipynb $(FRESH_CHAPTER) -o _build/fresh-venv/chapter.ipynb
-	cd "$$(mktemp -d)" && $(CURDIR)/_build/fresh-venv/bin/jupyter execute --timeout=600 \
+	cd "$$(mktemp -d)" && COURSE_QUICK=1 $(CURDIR)/_build/fresh-venv/bin/jupyter execute --timeout=600 \
 		$(CURDIR)/_build/fresh-venv/chapter.ipynb
 	rm -rf _build/fresh-venv
 

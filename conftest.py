@@ -1,17 +1,31 @@
-"""Let ``pytest --nbmake`` execute the chapters' MyST-markdown notebooks in place.
+"""Let ``pytest --nbmake`` execute the chapters' MyST-markdown notebooks, and keep their outputs.
 
 nbmake collects only ``*.ipynb`` files and reads them with ``nbformat``. The
-chapters are ``.md`` files read by jupytext, so this file collects them with
-nbmake's own ``NotebookFile`` and gives nbmake a reader that goes through
-jupytext. Nothing is written: the outputs are discarded after the run.
+chapters are ``.md`` files read by jupytext, so this file collects them with an
+item built on nbmake's own and gives nbmake a reader that goes through jupytext.
+
+Each chapter is executed once per test run, here, and the book reuses the result:
+a chapter that passes is stored in the book's execution cache
+(:func:`notebook_deps.record_executed`), where ``jupyter-book build`` finds it
+instead of executing the chapter again. Runs on another seed or at the quick size
+(``COURSE_SEED`` or ``COURSE_QUICK`` set) are checked but never stored: the book
+shows the chapters as written.
 """
 
+import os
+import sys
+import time
 from pathlib import Path
 
 import jupytext
 import pytest
 from nbmake import nb_run
-from nbmake.pytest_items import NotebookFile
+from nbmake.nb_run import NotebookRun
+from nbmake.pytest_items import NotebookFailedException, NotebookItem
+
+ROOT = Path(__file__).parent
+sys.path.insert(0, str(ROOT / "book/_ext"))
+from notebook_deps import record_executed  # noqa: E402
 
 
 class _JupytextReader:
@@ -23,6 +37,26 @@ class _JupytextReader:
 
 
 nb_run.nbformat = _JupytextReader
+
+
+class ChapterItem(NotebookItem):
+    """nbmake's notebook test; a chapter that passes also hands its outputs to the book."""
+
+    def runtest(self):
+        option = self.config.option
+        start = time.perf_counter()
+        result = NotebookRun(
+            self.path, option.nbmake_timeout, kernel=option.nbmake_kernel
+        ).execute()
+        if result.error is not None:
+            raise NotebookFailedException(result)
+        if not {"COURSE_SEED", "COURSE_QUICK"} & set(os.environ):
+            record_executed(self.path, result.nb, time.perf_counter() - start, srcdir=ROOT)
+
+
+class ChapterFile(pytest.File):
+    def collect(self):
+        yield ChapterItem.from_parent(self, filename=str(self.path))
 
 
 def pytest_configure(config):
@@ -37,5 +71,7 @@ def pytest_collect_file(file_path: Path, parent):
         and file_path.parent.name == "notebooks"
         and "_build" not in file_path.parts
     ):
-        return NotebookFile.from_parent(parent, path=file_path)
+        chapter = ChapterFile.from_parent(parent, path=file_path)
+        chapter.add_marker(pytest.mark.integration)
+        return chapter
     return None

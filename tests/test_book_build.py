@@ -1,10 +1,13 @@
 """The book's configuration, built on a scratch copy: one small notebook page, not the chapters."""
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
+import jupytext
+import nbformat
 import pytest
 import yaml
 
@@ -126,6 +129,54 @@ def test_a_package_change_re_executes_a_notebook_only_when_code_it_uses_changed(
     edit(package / "used.py", "return 42", "return 43")
     assert build(), "code the notebook uses changed"
     assert "43" in _page(tmp_path)
+
+
+def test_the_build_shows_what_the_tests_executed_and_never_older_outputs(tmp_path, monkeypatch):
+    sys.path.insert(0, str(ROOT / "book/_ext"))
+    from notebook_deps import record_executed
+
+    package = tmp_path / "minipkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    used = package / "used.py"
+    used.write_text('__all__ = ["answer"]\n\n\ndef answer():\n    return 42\n')
+    notebook = NOTEBOOK.replace("1 + 1", "from minipkg.used import answer\n\nanswer()")
+    path = tmp_path / "notebooks/01_scratch.md"
+    path.parent.mkdir()
+    path.write_text(notebook, encoding="utf-8")
+
+    def record(text):
+        """Store outputs as the tests would, nbclient's timings included."""
+        executed = jupytext.read(path)
+        executed.cells[-1].outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        executed.cells[-1].metadata["execution"] = {"shell.execute_reply": "2026-01-01"}
+        record_executed(path, executed, 1.5, srcdir=tmp_path, package="minipkg")
+
+    profile = tmp_path / "ipython/profile_default/startup"
+    profile.mkdir(parents=True)
+    shutil.copy(ROOT / "tests/offline/no-kernel.py", profile)
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # a kernel would fail the build
+
+    def build():
+        config = {"sphinx": {"config": {"notebook_deps_package": "minipkg"}}}
+        return build_scratch_book(tmp_path, notebook, **config)
+
+    record("outputs of the first run")
+    result = build()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "outputs of the first run" in _page(tmp_path)
+    # The code changes and the tests run the notebook again: the page shows the new outputs.
+    used.write_text(used.read_text().replace("42", "43"))
+    record("outputs of the second run")
+    result = build()
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "outputs of the second run" in _page(tmp_path)
+    # The code changes and nothing runs the notebook: the stored outputs are stale, so the
+    # build executes the notebook; here the kernel refuses to start and the build fails.
+    used.write_text(used.read_text().replace("43", "44"))
+    result = build()
+    assert "Executing notebook" in result.stdout + result.stderr
+    assert result.returncode != 0
 
 
 @pytest.mark.parametrize(

@@ -9,11 +9,18 @@ it, reads an attribute of it, or names one of its public functions or classes.
 When a notebook's key changes, its cached outputs are dropped and the page is
 re-read, so myst-nb executes it again; the other notebooks keep their outputs.
 Changing only a docstring re-executes nothing.
+
+The tests execute every chapter with nbmake (the root ``conftest.py``) and hand each
+one that passes to :func:`record_executed`, which stores it in the same cache with
+its key; a build after the tests then executes nothing. No library does either job:
+myst-nb's cache keys on the notebook alone, and nbmake keeps no outputs but by
+overwriting its input.
 """
 
 from __future__ import annotations
 
 import ast
+import fcntl
 import hashlib
 import json
 import re
@@ -121,6 +128,43 @@ def notebook_code(path: Path) -> str:
     return "\n".join(_CODE_CELL.findall(path.read_text(encoding="utf-8")))
 
 
+def _cache_path(srcdir: Path) -> Path:
+    """Where myst-nb keeps executed notebooks: Jupyter Book's default, beside the html."""
+    return srcdir / "_build/.jupyter_cache"
+
+
+def record_executed(
+    path: Path, nb, seconds: float, *, srcdir: Path, package: str = "coursepkg"
+) -> None:
+    """Store a notebook executed outside the build (by the tests) where the build finds it.
+
+    myst-nb looks a notebook up in the cache by the hash of its code cells (sources and
+    metadata; the timings nbclient adds are dropped), so the build shows these outputs
+    instead of executing the notebook again. The notebook's dependency key is recorded
+    with it, so a later change of the code it uses still re-executes it.
+    """
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    srcdir, path = srcdir.resolve(), path.resolve()
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+    cache_path = _cache_path(srcdir)
+    cache_path.mkdir(parents=True, exist_ok=True)
+    key = Package(srcdir / package).key(notebook_code(path))
+    doc = path.relative_to(srcdir).with_suffix("").as_posix()
+    with open(cache_path / "notebook_deps.lock", "w") as lock:  # tests run in parallel
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        get_cache(cache_path).cache_notebook_bundle(
+            CacheBundleIn(nb, str(path), data={"execution_seconds": seconds}),
+            check_validity=False,
+            overwrite=True,
+        )
+        keys_file = cache_path / "notebook_deps.json"
+        keys = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
+        keys_file.write_text(json.dumps({**keys, doc: key}, indent=1))
+
+
 def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[str]:
     srcdir = Path(app.srcdir).resolve()
     root = srcdir / app.config.notebook_deps_package
@@ -131,9 +175,7 @@ def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[
         path.relative_to(srcdir).with_suffix("").as_posix(): package.key(notebook_code(path))
         for path in sorted(srcdir.glob(app.config.notebook_deps_notebooks))
     }
-    cache_path = Path(
-        app.config.nb_execution_cache_path or Path(app.outdir).parent / ".jupyter_cache"
-    )
+    cache_path = Path(app.config.nb_execution_cache_path or _cache_path(srcdir))
     keys_file = cache_path / "notebook_deps.json"
     # Without the keys of the cached outputs, no cached output can be trusted.
     previous = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
@@ -150,7 +192,12 @@ def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[
     keys_file.write_text(json.dumps(keys, indent=1))
     if previous and stale:
         LOGGER.info("notebook_deps: the code these use changed, re-executing: %s", stale)
-    return stale
+    # A page is read again when the outputs it shows were made with other code: also
+    # when the tests have executed it with the changed code since the last build, and
+    # stored the outputs and the new key already.
+    shown = getattr(env, "notebook_deps_keys", {})
+    env.notebook_deps_keys = keys
+    return [doc for doc, key in keys.items() if shown.get(doc) != key]
 
 
 def setup(app: Sphinx) -> dict[str, Any]:
