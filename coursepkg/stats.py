@@ -61,11 +61,16 @@ class Comparison:
         """True when the difference exceeds 2 standard errors: then one arm beats the other."""
         return abs(self.margin) > 2
 
+    @property
+    def verdict(self) -> str:
+        """``"resolved"`` or ``"inside the noise"``, the words a page uses."""
+        return "resolved" if self.resolved else "inside the noise"
+
     def __str__(self) -> str:
-        verdict = f"resolved, {self.margin:+.1f} SE" if self.resolved else "inside the noise"
         return (
             f"{np.mean(self.a):.4g} vs {np.mean(self.b):.4g}: difference {self.diff:+.4g}"
-            f" ± {self.se:.2g} (SE, {self.n} paired seeds), {verdict}"
+            f" ± {self.se:.2g} (SE, {self.n} paired seeds), {self.verdict}"
+            f" ({self.margin:+.1f} SE)"
         )
 
 

@@ -131,11 +131,13 @@ def test_the_same_seed_gives_bitwise_the_same_run(experiment, digits):
 
 
 @pytest.mark.parametrize("chapter", chapter_paths(), ids=lambda path: path.stem)
-def test_every_chapter_seeds_everything_before_its_first_experiment(chapter):
+def test_every_chapter_seeds_everything_from_its_parameters_cell(chapter):
     code = re.findall(
         r"^```\{code-cell\}[^\n]*\n(.*?)^```", chapter.read_text("utf-8"), re.M | re.S
     )
-    assert "seed_everything(0)" in code[0], "the first code cell must seed everything"
+    assert code[0].startswith(":tags: [parameters]"), "the first code cell holds the parameters"
+    assert 'SEED = int(os.environ.get("COURSE_SEED", 0))' in code[0]
+    assert "seed_everything(SEED)" in code[1], "the next one seeds everything"
     # Global generators are seeded only through seed_everything. Local generators
     # (torch.Generator().manual_seed) are fine; chapter 3 replays its source's example.
     global_seeding = re.compile(r"^\s*(torch\.manual_seed|np\.random\.seed|random\.seed)\(", re.M)
