@@ -11,10 +11,6 @@ keeps the table complete as the package grows.
 The numeric domains (penalties, dropout, schedules, initialization) are also
 explored with Hypothesis: any value outside the allowed range is refused naming
 its argument, and any value inside is accepted and gives a sane result.
-
-Each bad input tried (a row of the table, or a Hypothesis example that expects
-an error) is counted; :func:`test_zz_report_the_number_of_bad_inputs_tried` runs
-last and prints the count (``pytest -s tests/test_bad_input.py``).
 """
 
 from __future__ import annotations
@@ -73,8 +69,6 @@ pca = importlib.import_module("coursepkg.pca")
 V, T = ValueError, TypeError
 NAN, INF = math.nan, math.inf
 
-# How many bad inputs were tried, by kind ("table", "hypothesis").
-TRIED: Counter[str] = Counter()
 
 # --- small valid inputs, built once -----------------------------------------------------------
 
@@ -1148,7 +1142,6 @@ def _says_what_is_allowed(message: str) -> bool:
 
 @pytest.mark.parametrize(("target", "call", "args", "kwargs", "error", "argname"), CASES)
 def test_a_bad_input_is_refused_naming_the_argument(target, call, args, kwargs, error, argname):
-    TRIED["table"] += 1
     with pytest.raises(error, match=_names(argname)) as info:
         call(*args, **kwargs)
     assert _says_what_is_allowed(str(info.value)), str(info.value)
@@ -1231,8 +1224,7 @@ NON_NUMBERS = st.one_of(
 
 
 def expect_refusal(call, error, argname):
-    """Call ``call()`` and check it raises ``error`` naming ``argname``; count the try."""
-    TRIED["hypothesis"] += 1
+    """Call ``call()`` and check it raises ``error`` naming ``argname``."""
     with pytest.raises(error, match=_names(argname)) as info:
         call()
     assert _says_what_is_allowed(str(info.value)), str(info.value)
@@ -1568,21 +1560,3 @@ def test_any_unknown_nonlinearity_or_mode_is_refused(name, which, fill):
 
 
 # --- the count -------------------------------------------------------------------------------
-
-
-def test_zz_report_the_number_of_bad_inputs_tried(request):
-    """Runs last (pytest keeps the file's order): print how many bad inputs were tried."""
-    table_items = [
-        item
-        for item in request.session.items
-        if item.originalname == "test_a_bad_input_is_refused_naming_the_argument"
-        and item.module is request.module
-    ]
-    if len(table_items) == len(CASES):  # the whole table ran (not deselected by -k)
-        assert TRIED["table"] == len(CASES)
-    total = TRIED["table"] + TRIED["hypothesis"]
-    print(
-        f"\nbad-input cases tried: {total} "
-        f"({TRIED['table']} table rows of {len(CASES)}, "
-        f"{TRIED['hypothesis']} Hypothesis examples expecting an error)"
-    )
