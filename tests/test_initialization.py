@@ -485,3 +485,70 @@ def test_layer_statistics_names_a_layer_that_was_not_used():
 def test_an_empty_tensor_has_no_fans(shape):
     with pytest.raises(ValueError, match="empty"):
         fan_in_and_fan_out(torch.empty(shape))
+
+
+# --- a deep network at initialization (the facts the chapter measures) --------------------
+
+
+def _deep_mlp(depth, width, scheme, seed):
+    cp.seed_everything(seed)
+    model = cp.mlp([64] + [width] * depth + [10])
+    for module in model:
+        if isinstance(module, nn.Linear):
+            nn.init.zeros_(module.bias)
+            if scheme == "small":
+                nn.init.normal_(module.weight, 0.0, 0.01)
+            elif scheme == "xavier":
+                xavier_normal_(module.weight)
+            else:
+                kaiming_normal_(module.weight)
+    return model
+
+
+def _hidden_stds(scheme, seed):
+    split = cp.load_digits_split(n_train=256, seed=seed)
+    stats = layer_statistics(_deep_mlp(50, 512, scheme, seed), split.x_train, split.y_train)
+    return np.array(stats.activation_std[:-1])  # the 50 hidden layers
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_he_keeps_fifty_relu_layers_within_a_factor_two(seed):
+    stds = _hidden_stds("he", seed)
+    assert np.all((stds / stds[0] >= 0.5) & (stds / stds[0] <= 2.0))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_fixed_small_scale_makes_the_signal_vanish(seed):
+    stds = _hidden_stds("small", seed)
+    assert stds[-1] < 1e-3 * stds[0]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_xavier_on_relu_shrinks_the_signal_by_root_two_per_layer(seed):
+    stds = _hidden_stds("xavier", seed)
+    per_layer = math.exp(np.polyfit(np.arange(len(stds)), np.log(stds), 1)[0])
+    assert per_layer == pytest.approx(1 / math.sqrt(2), abs=0.02)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_constant_initialization_keeps_hidden_units_identical(seed):
+    cp.seed_everything(seed)
+    split = cp.load_digits_split(n_train=200, seed=seed)
+    model = cp.mlp([64, 16, 16, 10]).double()
+    for module in model:
+        if isinstance(module, nn.Linear):
+            nn.init.constant_(module.weight, 0.05)
+            nn.init.zeros_(module.bias)
+    cp.fit(
+        model,
+        cp.make_loader(split.x_train.double(), split.y_train, batch_size=32, seed=seed),
+        epochs=5,
+        optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        progress=False,
+    )
+    w1 = model[0].weight.detach()  # (16, 64): one row per hidden unit
+    assert (w1 - 0.05).abs().max() > 1e-3  # training moved the weights
+    # ... but every unit alike. Units are identical in exact arithmetic; if a kernel summed
+    # two rows in different orders they would differ by float64 rounding only: 35 steps
+    # on sums of ~64 terms of size < 1 give at most 35 · 64 · 2.2e-16 ≈ 5e-13.
+    assert (w1 - w1[0]).abs().max() <= 1e-12
