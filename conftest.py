@@ -75,3 +75,13 @@ def pytest_collect_file(file_path: Path, parent):
         chapter.add_marker(pytest.mark.integration)
         return chapter
     return None
+
+
+def pytest_collection_modifyitems(items):
+    """Start the chapters first, the longest (the last) first.
+
+    On two workers, a long chapter collected last runs alone at the end; started
+    first, it runs beside everything else.
+    """
+    chapters = sorted((i for i in items if isinstance(i, ChapterItem)), key=lambda i: i.path)
+    items[:] = chapters[::-1] + [i for i in items if not isinstance(i, ChapterItem)]
