@@ -3,7 +3,7 @@ r"""Paired comparisons over seeds: how every chapter decides that one arm beats 
 The protocol (the page :ref:`how-we-measure`):
 
 - Run every arm on the **same seeds** (the same data split, initial weights and batch
-  order for a given seed), at least :data:`MIN_SEEDS` of them, and compare the arms
+  order for a given seed), at least ``MIN_SEEDS`` (5) of them, and compare the arms
   seed by seed: the paired differences :math:`d_s = a_s - b_s`.
 - Report their mean :math:`\bar d` and its standard error
   :math:`\mathrm{SE} = s_d / \sqrt n`, with :math:`s_d` the sample standard deviation
@@ -46,7 +46,7 @@ class Comparison:
 
     @property
     def se(self) -> float:
-        """Standard error of that mean: s_d / √n."""
+        """The standard error of that mean, s_d / √n."""
         return float(np.std(self.a - self.b, ddof=1) / math.sqrt(self.n))
 
     @property
@@ -58,7 +58,7 @@ class Comparison:
 
     @property
     def resolved(self) -> bool:
-        """True when the difference exceeds 2 standard errors: then one arm beats the other."""
+        """True when the difference exceeds 2 standard errors (one arm then beats the other)."""
         return abs(self.margin) > 2
 
     @property
@@ -80,7 +80,7 @@ def compare(a, b) -> Comparison:
     Parameters
     ----------
     a : sequence of float
-        One measurement per seed, at least :data:`MIN_SEEDS` of them.
+        One measurement per seed, at least ``MIN_SEEDS`` (5) of them.
     b : sequence of float or float
         The other arm on the same seeds, in the same order; or a number, such as
         chance accuracy, which compares ``a`` with that constant.
