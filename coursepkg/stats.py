@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["MIN_SEEDS", "Comparison", "compare"]
+__all__ = ["Comparison", "compare"]
 
 MIN_SEEDS = 5
 
