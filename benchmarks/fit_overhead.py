@@ -1,4 +1,4 @@
-"""Time ``coursepkg.fit`` against a bare PyTorch loop on the same model, data and seed.
+"""Time ``coursepkg.training.fit`` against a bare PyTorch loop on the same model, data and seed.
 
 The two are interleaved (A B B A ...) in one process so that both see the same
 machine state; the ratio of the medians is printed. Run: ``python benchmarks/fit_overhead.py``.
@@ -11,7 +11,10 @@ import time
 import torch
 from torch import nn
 
-import coursepkg as cp
+from coursepkg.data import load_digits_split, make_loader
+from coursepkg.models import mlp
+from coursepkg.reproducibility import seed_everything
+from coursepkg.training import fit
 
 
 def bare_loop(model, loader, optimizer, epochs):
@@ -27,14 +30,14 @@ def bare_loop(model, loader, optimizer, epochs):
 
 def with_fit(model, loader, optimizer, epochs):
     """Train through ``coursepkg.fit``, progress bar off."""
-    cp.fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)
+    fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)
 
 
 def timed(run, split, epochs, batch_size):
     """Return the seconds ``run`` takes to train a fresh, seeded MLP."""
-    cp.seed_everything(0)
-    model = cp.mlp([64, 256, 256, 10])
-    loader = cp.make_loader(split.x_train, split.y_train, batch_size=batch_size, seed=0)
+    seed_everything(0)
+    model = mlp([64, 256, 256, 10])
+    loader = make_loader(split.x_train, split.y_train, batch_size=batch_size, seed=0)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     start = time.perf_counter()
     run(model, loader, optimizer, epochs)
@@ -43,7 +46,7 @@ def timed(run, split, epochs, batch_size):
 
 def interleave(repeats=21, epochs=20, batch_size=64):
     """Return the median seconds of the bare loop and of ``fit``, timed in turn."""
-    split = cp.load_digits_split(seed=0)  # all 1,077 training images
+    split = load_digits_split(seed=0)  # all 1,077 training images
     timed(bare_loop, split, 2, batch_size)  # warm-up
     bare, ours = [], []
     for i in range(repeats):

@@ -17,8 +17,13 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 import torch
 from torch.nn import functional as F
 
-from coursepkg.training import _check_loader
-from coursepkg.utils import check_fraction, check_positive_int, check_type, seeded_generator
+from coursepkg._checks import (
+    check_fraction,
+    check_loader,
+    check_positive_int,
+    check_type,
+    seeded_generator,
+)
 
 __all__ = ["AugmentedLoader", "color_jitter", "random_crop", "random_flip"]
 
@@ -164,7 +169,7 @@ class AugmentedLoader:
             or not all(callable(t) for t in transforms)
         ):
             raise TypeError("transforms must be a sequence of callables f(x, generator)")
-        _check_loader(loader, "loader")
+        check_loader(loader, "loader")
         if normalize is not None and not callable(normalize):
             kind = type(normalize).__name__
             raise TypeError(f"normalize must be a callable x -> x or None, got {kind}")

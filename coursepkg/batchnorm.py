@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int, check_type
+from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int, check_type
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "normalize"]
 

@@ -19,7 +19,7 @@ from torch.utils.data import (
     TensorDataset,
 )
 
-from coursepkg.utils import (
+from coursepkg._checks import (
     check_fraction,
     check_nonnegative,
     check_positive_int,

@@ -12,23 +12,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction, check_type
+from coursepkg._checks import check_drop_probability, check_type
 
-__all__ = ["Dropout", "check_drop_probability", "dropout"]
-
-
-def check_drop_probability(p: object, name: str = "p") -> float:
-    """Return ``p`` as a float if it lies in ``[0, 1)``, else raise naming ``name``."""
-    try:
-        p = check_fraction(p, name)
-    except ValueError:
-        raise ValueError(f"{name} must be in [0, 1), got {p}") from None
-    if p == 1:
-        raise ValueError(
-            f"{name} must be in [0, 1), got 1: every unit would be dropped and "
-            "the survivors' scale 1/(1 - p) would divide by zero"
-        )
-    return p
+__all__ = ["Dropout", "dropout"]
 
 
 def dropout(

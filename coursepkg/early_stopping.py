@@ -9,7 +9,7 @@ import numbers
 import torch
 from torch import nn
 
-from coursepkg.utils import check_nonnegative, check_positive_int, check_type
+from coursepkg._checks import check_nonnegative, check_positive_int, check_type
 
 __all__ = ["EarlyStopping"]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from coursepkg.utils import check_path, check_type
+from coursepkg._checks import check_type
 
 __all__ = [
     "BEGIN",
@@ -58,7 +58,7 @@ _EXERCISE = re.compile(
 
 def chapter_paths(root: str | Path = ".") -> list[Path]:
     """Return the chapters' MyST notebooks under ``root/notebooks``, in order."""
-    folder = check_path(root, "root") / "notebooks"
+    folder = Path(root) / "notebooks"
     paths = sorted(folder.glob("[0-9][0-9]_*.md"))
     if not paths:
         raise FileNotFoundError(f"no chapter notebooks (NN_name.md) in {folder}")
@@ -183,7 +183,7 @@ def student_edition(out_dir: str | Path, *, root: str | Path = ".") -> list[Path
     list of pathlib.Path
         The notebooks written, one per chapter.
     """
-    out, root = check_path(out_dir, "out_dir"), check_path(root, "root")
+    out, root = Path(out_dir), Path(root)
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for path in chapter_paths(root):
@@ -201,7 +201,7 @@ def instructor_edition(out_dir: str | Path, *, root: str | Path = ".") -> list[P
     The executed notebooks are those ``make book`` leaves in
     ``_build/jupyter_execute/notebooks``; build the book first.
     """
-    out, root = check_path(out_dir, "out_dir"), check_path(root, "root")
+    out, root = Path(out_dir), Path(root)
     executed = root / "_build" / "jupyter_execute" / "notebooks"
     out.mkdir(parents=True, exist_ok=True)
     written = []

@@ -22,8 +22,8 @@ import nbformat
 from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
+from coursepkg._checks import check_positive_int, check_type
 from coursepkg.editions import CHECKER
-from coursepkg.utils import check_path, check_positive_int, check_type
 
 __all__ = ["Check", "ExerciseScore", "checks_of", "grade", "write_scores"]
 
@@ -52,7 +52,7 @@ class ExerciseScore:
 
 def checks_of(chapter: str | Path) -> list[Check]:
     """Return the checked exercises of a reference chapter (a MyST ``.md`` notebook)."""
-    notebook = jupytext.read(check_path(chapter, "chapter"))
+    notebook = jupytext.read(Path(chapter))
     return [
         Check(m["name"], m["call"], int(m["points"]))
         for cell in notebook.cells
@@ -111,7 +111,7 @@ def grade(
         One per checked exercise, in the chapter's order.
     """
     timeout = check_positive_int(timeout, "timeout")
-    path, root = check_path(submission, "submission"), check_path(root, "root")
+    path, root = Path(submission), Path(root)
     notebook = nbformat.read(path, as_version=4)
     chapter = notebook.metadata.get("coursepkg", {}).get("chapter")
     if not chapter:
@@ -170,7 +170,7 @@ def write_scores(scores: list[ExerciseScore], stem: str | Path) -> tuple[Path, P
         raise TypeError(f"scores must be a list of ExerciseScore, got {type(scores).__name__}")
     for i, score in enumerate(scores):
         check_type(score, ExerciseScore, f"scores[{i}]", "ExerciseScore")
-    stem = check_path(stem, "stem")
+    stem = Path(stem)
     rows = [asdict(score) for score in scores]
     csv_path, json_path = (stem.parent / f"{stem.name}{suffix}" for suffix in (".csv", ".json"))
     with csv_path.open("w", newline="", encoding="utf-8") as handle:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from coursepkg.utils import check_nonnegative, check_type
+from coursepkg._checks import check_nonnegative, check_type
 
 __all__ = [
     "LayerStats",

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
+from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int
 from coursepkg.penalties import soft_threshold_
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int
 
 __all__ = [
     "elastic_net_objective",

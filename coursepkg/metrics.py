@@ -1,12 +1,14 @@
-"""Classification metrics computed on tensors."""
+"""Metrics computed on tensors: classification, regression error, and the sparsity of weights."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 
-from coursepkg.utils import check_positive_int
+from coursepkg._checks import check_positive_int
 
-__all__ = ["accuracy", "confusion_matrix", "precision_recall"]
+__all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "precision_recall", "sparsity"]
 
 
 def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -122,3 +124,20 @@ def precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     precision = torch.where(predicted > 0, hits / predicted.clamp(min=1e-300), 0.0)
     recall = torch.where(present > 0, hits / present.clamp(min=1e-300), 0.0)
     return precision, recall
+
+
+def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
+    """Return ``mean((prediction − target)²)`` as a float."""
+    if prediction.shape != target.shape:  # broadcasting would silently compare every pair
+        raise ValueError(
+            "prediction and target must have the same shape, "
+            f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
+        )
+    return torch.mean((prediction - target) ** 2).item()
+
+
+def sparsity(params: Iterable[torch.Tensor], *, tol: float = 0.0) -> float:
+    """Return the fraction of entries with ``|w| <= tol`` (exact zeros when ``tol=0``)."""
+    tensors = [p.detach() for p in params]
+    zeros = sum(int((t.abs() <= tol).sum()) for t in tensors)
+    return zeros / sum(t.numel() for t in tensors)

@@ -7,9 +7,9 @@ from collections.abc import Sequence
 
 from torch import nn
 
+from coursepkg._checks import check_drop_probability, check_positive_int, check_type
 from coursepkg.batchnorm import BatchNorm1d
-from coursepkg.dropout import Dropout, check_drop_probability
-from coursepkg.utils import check_positive_int, check_type
+from coursepkg.dropout import Dropout
 
 __all__ = ["mlp"]
 

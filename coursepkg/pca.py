@@ -12,7 +12,7 @@ from typing import NamedTuple
 
 import torch
 
-from coursepkg.utils import check_positive_int
+from coursepkg._checks import check_positive_int
 
 __all__ = ["PCA", "pca"]
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_type
+from coursepkg._checks import check_fraction, check_nonnegative, check_type
 
 __all__ = [
     "WeightPenalty",
@@ -21,7 +21,6 @@ __all__ = [
     "l1_penalty",
     "l2_penalty",
     "soft_threshold_",
-    "sparsity",
     "split_decay_parameters",
 ]
 
@@ -137,14 +136,6 @@ def soft_threshold_(tensor: torch.Tensor, threshold: float) -> torch.Tensor:
     with torch.no_grad():
         magnitude = (tensor.abs() - t).clamp_min_(0.0)
         return tensor.copy_(tensor.sign() * magnitude)
-
-
-def sparsity(params: Iterable[torch.Tensor], *, tol: float = 0.0) -> float:
-    """Return the fraction of entries with ``|w| <= tol`` (exact zeros when ``tol=0``)."""
-    tol = check_nonnegative(tol, "tol")
-    tensors = _tensors(params)
-    zeros = sum(int((t.detach().abs() <= tol).sum()) for t in tensors)
-    return zeros / sum(t.numel() for t in tensors)
 
 
 def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:

@@ -7,8 +7,8 @@ from collections.abc import Callable, Mapping
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
+from coursepkg._checks import check_positive_int
 from coursepkg.training import History
-from coursepkg.utils import check_positive_int
 
 __all__ = ["plot_learning_curves", "plot_runs", "plot_schedules"]
 

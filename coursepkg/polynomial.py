@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from coursepkg.utils import check_positive_int
+from coursepkg._checks import check_positive_int
 
-__all__ = ["fit_polynomial", "mean_squared_error", "polynomial_features", "predict_polynomial"]
+__all__ = ["fit_polynomial", "polynomial_features", "predict_polynomial"]
 
 
 def _check_1d(x: object, name: str, *, like: torch.Tensor | None = None) -> torch.Tensor:
@@ -77,15 +77,3 @@ def predict_polynomial(coef: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     _check_1d(coef, "coef")
     _check_1d(x, "x", like=coef)
     return polynomial_features(x, len(coef) - 1) @ coef
-
-
-def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Return ``mean((prediction − target)²)`` as a float."""
-    _check_1d(prediction, "prediction")
-    _check_1d(target, "target", like=prediction)
-    if prediction.shape != target.shape:
-        raise ValueError(
-            f"prediction and target must have the same shape, "
-            f"got {tuple(prediction.shape)} and {tuple(target.shape)}"
-        )
-    return torch.mean((prediction - target) ** 2).item()

@@ -12,8 +12,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from coursepkg.training import Batch, LossFn, _check_callable, _check_loader, _model_device
-from coursepkg.utils import check_fraction, check_positive_int, check_type
+from coursepkg._checks import check_fraction, check_loader, check_positive_int, check_type
+from coursepkg.training import Batch, LossFn
 
 __all__ = ["RangeTest", "lr_range_test"]
 
@@ -102,7 +102,7 @@ def lr_range_test(
     """
     check_type(model, nn.Module, "model", "torch.nn.Module")
     check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
-    _check_loader(loader, "loader")
+    check_loader(loader, "loader")
     if any(isinstance(lr, bool) or not isinstance(lr, (int, float)) for lr in (min_lr, max_lr)):
         raise TypeError("min_lr and max_lr must be numbers")
     if not 0 < min_lr < max_lr < math.inf:
@@ -112,9 +112,8 @@ def lr_range_test(
         raise ValueError("beta must be < 1")
     if not (isinstance(diverge_factor, (int, float)) and diverge_factor > 1):
         raise ValueError(f"diverge_factor must be a number > 1, got {diverge_factor!r}")
-    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
-    device = _model_device(model)
+    device = next(model.parameters()).device
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
     rates = min_lr * (max_lr / min_lr) ** (np.arange(num_steps) / (num_steps - 1))

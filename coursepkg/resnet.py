@@ -18,8 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from coursepkg.dropout import check_drop_probability
-from coursepkg.utils import check_path, check_positive_int, check_type
+from coursepkg._checks import check_drop_probability, check_positive_int, check_type
 
 __all__ = ["Bottleneck", "ResNet", "extract_features", "load_torchvision_weights", "resnet50"]
 
@@ -270,7 +269,7 @@ def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:
     """
     if not isinstance(model, ResNet):
         raise TypeError(f"model must be a ResNet, got {type(model).__name__}")
-    path = check_path(path, "path")
+    path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"path: no weights file at {path} (nothing is downloaded)")
     state = torch.load(path, map_location="cpu", weights_only=True)

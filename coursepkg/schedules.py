@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 import torch
 
-from coursepkg.utils import check_fraction, check_nonnegative, check_positive_int, check_type
+from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int, check_type
 
 __all__ = [
     "cosine_annealing",

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sized
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from tqdm import tqdm
 
+from coursepkg._checks import check_loader, check_positive_int, check_type
 from coursepkg.early_stopping import EarlyStopping
-from coursepkg.utils import check_positive_int, check_type
 
 __all__ = ["History", "evaluate", "fit"]
 
@@ -54,21 +54,6 @@ _PER_EPOCH = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 def _model_device(model: nn.Module) -> torch.device:
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
-
-
-def _check_loader(loader: object, name: str) -> None:
-    """Reject what cannot be a non-empty iterable of batches, before any training."""
-    if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):
-        kind = type(loader).__name__
-        raise TypeError(f"{name} must be an iterable of (inputs, targets) batches, got {kind}")
-    if isinstance(loader, Sized) and len(loader) == 0:
-        raise ValueError(f"{name} is empty: it must yield at least one batch")
-
-
-def _check_callable(value: object, name: str, signature: str) -> None:
-    """Reject a ``value`` that is neither ``None`` nor a callable ``signature``."""
-    if value is not None and not callable(value):
-        raise TypeError(f"{name} must be a callable {signature}, got {type(value).__name__}")
 
 
 def _is_classification(outputs: torch.Tensor, targets: torch.Tensor) -> bool:
@@ -134,11 +119,11 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     Returns
     -------
     dict
-        ``{"loss": float, "accuracy": float}``; accuracy is ``nan`` for regression targets.
+        ``{"loss": float, "acc": float}``, named as in :class:`History`; ``acc`` is
+        ``nan`` for regression targets.
     """
     check_type(model, nn.Module, "model", "torch.nn.Module")
-    _check_loader(loader, "loader")
-    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
+    check_loader(loader, "loader")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
     model.eval()
@@ -147,7 +132,7 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
             loss, acc = _run_epoch(model, loader, loss_fn, _model_device(model), "loader")
     finally:
         model.train(was_training)
-    return {"loss": loss, "accuracy": acc}
+    return {"loss": loss, "acc": acc}
 
 
 def fit(
@@ -208,9 +193,9 @@ def fit(
     check_positive_int(epochs, "epochs")
     check_type(model, nn.Module, "model", "torch.nn.Module")
     check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
-    _check_loader(train_loader, "train_loader")
+    check_loader(train_loader, "train_loader")
     if val_loader is not None:
-        _check_loader(val_loader, "val_loader")
+        check_loader(val_loader, "val_loader")
     if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
         kind = type(early_stopping).__name__
         raise TypeError(f"early_stopping must be an EarlyStopping, got {kind}")
@@ -232,8 +217,6 @@ def fit(
             "scheduler_interval must be 'epoch' with ReduceLROnPlateau, which watches an "
             "epoch's loss"
         )
-    _check_callable(loss_fn, "loss_fn", "(outputs, targets) -> loss")
-    _check_callable(penalty, "penalty", "model -> tensor")
     check_type(progress, bool, "progress", "bool")
     per_step = scheduler if scheduler_interval == "step" else None
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
@@ -252,7 +235,7 @@ def fit(
         val_loss, val_acc = math.nan, math.nan
         if val_loader is not None:
             metrics = evaluate(model, val_loader, loss_fn)
-            val_loss, val_acc = metrics["loss"], metrics["accuracy"]
+            val_loss, val_acc = metrics["loss"], metrics["acc"]
         history.epoch.append(epoch)
         history.train_loss.append(train_loss)
         history.train_acc.append(train_acc)

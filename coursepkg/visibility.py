@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
-from coursepkg.utils import check_nonnegative, check_positive_int, seeded_generator
+from coursepkg._checks import check_nonnegative, check_positive_int, seeded_generator
 
 __all__ = [
     "KOSCHMIEDER",

@@ -5,7 +5,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import coursepkg as cp
 from coursepkg.batchnorm import BatchNorm1d, BatchNorm2d, normalize
 
 TORCH = {BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d}
@@ -345,7 +344,7 @@ def _network(bn_class, seed=0):
 
 
 def test_inside_sequential_with_train_and_eval():
-    ours, theirs = _network(cp.BatchNorm1d), _network(nn.BatchNorm1d)
+    ours, theirs = _network(BatchNorm1d), _network(nn.BatchNorm1d)
     theirs.load_state_dict(ours.state_dict(), strict=True)
     x = _batch((10, 4), seed=11)
     ours.train(), theirs.train()

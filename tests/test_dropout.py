@@ -6,8 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import coursepkg as cp
 from coursepkg.dropout import Dropout, check_drop_probability, dropout
+from coursepkg.models import mlp
 
 N = 200_000  # entries of the large tensors the statistical tests use
 SIGMAS = 5  # statistical tolerances are this many standard errors
@@ -238,7 +238,7 @@ def test_module_default_p_is_one_half():
 
 
 def test_mlp_puts_a_dropout_layer_after_every_hidden_activation():
-    model = cp.mlp([8, 16, 16, 2], dropout=0.5)
+    model = mlp([8, 16, 16, 2], dropout=0.5)
     linear, relu = nn.Linear, nn.ReLU
     assert [type(m) for m in model] == [linear, relu, Dropout, linear, relu, Dropout, linear]
     assert model[2].p == model[5].p == 0.5
@@ -247,19 +247,19 @@ def test_mlp_puts_a_dropout_layer_after_every_hidden_activation():
 
 @pytest.mark.parametrize("kwargs", [{}, {"dropout": 0}, {"dropout": 0.0}])
 def test_mlp_without_dropout_has_no_dropout_layer(kwargs):
-    model = cp.mlp([8, 16, 16, 2], **kwargs)
+    model = mlp([8, 16, 16, 2], **kwargs)
     assert [type(m) for m in model] == [nn.Linear, nn.ReLU, nn.Linear, nn.ReLU, nn.Linear]
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.5])
 def test_mlp_without_hidden_layer_has_no_dropout_layer(rate):
-    model = cp.mlp([4, 2], dropout=rate)
+    model = mlp([4, 2], dropout=rate)
     assert [type(m) for m in model] == [nn.Linear]
 
 
 def test_mlp_with_dropout_in_evaluation_mode_is_the_plain_network():
     torch.manual_seed(0)
-    model, x = cp.mlp([8, 16, 16, 2], dropout=0.5), torch.randn(64, 8)
+    model, x = mlp([8, 16, 16, 2], dropout=0.5), torch.randn(64, 8)
     plain = nn.Sequential(*(m for m in model if not isinstance(m, Dropout)))
     assert not torch.equal(model(x), model(x))  # training mode: two different masks
     model.eval()
@@ -328,7 +328,7 @@ def test_dropout_rejects_an_x_that_is_not_a_float_tensor(x, training):
 @pytest.mark.parametrize("sizes", [[8, 16, 16, 2], [4, 2]])
 def test_mlp_rejects_a_bad_dropout(rate, error, match, sizes):
     with pytest.raises(error, match=match):
-        cp.mlp(sizes, dropout=rate)
+        mlp(sizes, dropout=rate)
 
 
 # --- check_drop_probability -----------------------------------------------------------------

@@ -22,8 +22,9 @@ from coursepkg.exercises.framework import (
     student_error,
 )
 from coursepkg.lasso import proximal_gradient
+from coursepkg.metrics import mean_squared_error
 from coursepkg.penalties import soft_threshold_
-from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
+from coursepkg.polynomial import fit_polynomial, predict_polynomial
 from coursepkg.schedules import cosine_annealing
 
 # --- compare ----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-import coursepkg as cp
+from coursepkg.data import load_digits_split, make_loader
 from coursepkg.initialization import (
     LayerStats,
     calculate_gain,
@@ -17,6 +17,9 @@ from coursepkg.initialization import (
     xavier_normal_,
     xavier_uniform_,
 )
+from coursepkg.models import mlp
+from coursepkg.reproducibility import seed_everything
+from coursepkg.training import fit
 
 # A linear and a convolution weight (131,072 and 73,728 entries): large enough for 2 %
 # tolerances on the std (at least 7 standard errors), small enough to keep the tests fast.
@@ -247,7 +250,7 @@ def test_a_seeded_global_generator_gives_reproducible_values(function):
 
 def _mlp_batch(seed=0):
     torch.manual_seed(seed)
-    model = cp.mlp([16, 32, 32, 4])
+    model = mlp([16, 32, 32, 4])
     x = torch.randn(64, 16)
     y = torch.randint(0, 4, (64,))
     return model, x, y
@@ -317,7 +320,7 @@ def test_layer_statistics_twice_gives_the_same_numbers():
 def test_layer_statistics_names_nested_layers_by_their_path():
     torch.manual_seed(0)
     model = nn.Sequential()
-    model.add_module("body", cp.mlp([16, 32, 8]))
+    model.add_module("body", mlp([16, 32, 8]))
     model.add_module("act", nn.ReLU())
     model.add_module("head", nn.Linear(8, 4))
     x, y = torch.randn(32, 16), torch.randint(0, 4, (32,))
@@ -454,7 +457,7 @@ def test_layer_statistics_refuses_a_non_module(model):
     [
         (nn.Sequential(nn.Flatten(), nn.ReLU()), nn.Linear, "^model has no Linear layer"),
         (nn.Identity(), nn.Linear, "^model has no Linear layer"),
-        (cp.mlp([4, 3]), nn.Conv2d, "^model has no Conv2d layer"),
+        (mlp([4, 3]), nn.Conv2d, "^model has no Conv2d layer"),
     ],
     ids=["no-linear", "identity", "no-conv2d"],
 )
@@ -491,8 +494,8 @@ def test_an_empty_tensor_has_no_fans(shape):
 
 
 def _deep_mlp(depth, width, scheme, seed):
-    cp.seed_everything(seed)
-    model = cp.mlp([64] + [width] * depth + [10])
+    seed_everything(seed)
+    model = mlp([64] + [width] * depth + [10])
     for module in model:
         if isinstance(module, nn.Linear):
             nn.init.zeros_(module.bias)
@@ -506,7 +509,7 @@ def _deep_mlp(depth, width, scheme, seed):
 
 
 def _hidden_stds(scheme, seed):
-    split = cp.load_digits_split(n_train=256, seed=seed)
+    split = load_digits_split(n_train=256, seed=seed)
     stats = layer_statistics(_deep_mlp(50, 512, scheme, seed), split.x_train, split.y_train)
     return np.array(stats.activation_std[:-1])  # the 50 hidden layers
 
@@ -532,16 +535,16 @@ def test_xavier_on_relu_shrinks_the_signal_by_root_two_per_layer(seed):
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_constant_initialization_keeps_hidden_units_identical(seed):
-    cp.seed_everything(seed)
-    split = cp.load_digits_split(n_train=200, seed=seed)
-    model = cp.mlp([64, 16, 16, 10]).double()
+    seed_everything(seed)
+    split = load_digits_split(n_train=200, seed=seed)
+    model = mlp([64, 16, 16, 10]).double()
     for module in model:
         if isinstance(module, nn.Linear):
             nn.init.constant_(module.weight, 0.05)
             nn.init.zeros_(module.bias)
-    cp.fit(
+    fit(
         model,
-        cp.make_loader(split.x_train.double(), split.y_train, batch_size=32, seed=seed),
+        make_loader(split.x_train.double(), split.y_train, batch_size=32, seed=seed),
         epochs=5,
         optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
         progress=False,

@@ -6,6 +6,7 @@ import pytest
 import torch
 from torch import nn
 
+from coursepkg.metrics import sparsity
 from coursepkg.penalties import (
     WeightPenalty,
     decay_param_groups,
@@ -13,7 +14,6 @@ from coursepkg.penalties import (
     l1_penalty,
     l2_penalty,
     soft_threshold_,
-    sparsity,
     split_decay_parameters,
 )
 from coursepkg.training import fit

@@ -4,9 +4,9 @@ import torch
 from sklearn.metrics import mean_squared_error as sk_mse
 
 from coursepkg.data import make_polynomial_regression
+from coursepkg.metrics import mean_squared_error
 from coursepkg.polynomial import (
     fit_polynomial,
-    mean_squared_error,
     polynomial_features,
     predict_polynomial,
 )

@@ -7,6 +7,8 @@ cores are the chapters' own experiments, shrunk to a few epochs.
 import dataclasses
 import functools
 import math
+import os
+import random
 import re
 from pathlib import Path
 
@@ -15,10 +17,17 @@ import pytest
 import torch
 from torch import nn
 
-import coursepkg as cp
 from coursepkg import augment, lasso, schedules
+from coursepkg.data import corrupt_labels, make_loader, make_sparse_regression
 from coursepkg.editions import chapter_paths
 from coursepkg.initialization import kaiming_normal_
+from coursepkg.models import mlp
+from coursepkg.penalties import WeightPenalty
+from coursepkg.range_test import lr_range_test
+from coursepkg.reproducibility import get_device, seed_everything
+from coursepkg.resnet import resnet50
+from coursepkg.training import History, fit
+from coursepkg.visibility import make_visibility_data
 
 
 def _same(a, b) -> bool:
@@ -35,10 +44,10 @@ def _same(a, b) -> bool:
 
 
 def _fit(model, split, *, epochs=3, **kwargs):
-    loader = cp.make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
-    val = cp.make_loader(split.x_val, split.y_val, batch_size=256, shuffle=False)
+    loader = make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
+    val = make_loader(split.x_val, split.y_val, batch_size=256, shuffle=False)
     optimizer = kwargs.pop("optimizer", None) or torch.optim.Adam(model.parameters(), lr=1e-3)
-    history = cp.fit(
+    history = fit(
         model, loader, epochs=epochs, optimizer=optimizer, val_loader=val, progress=False, **kwargs
     )
     weights = [p.detach().clone() for p in model.parameters()]
@@ -46,31 +55,31 @@ def _fit(model, split, *, epochs=3, **kwargs):
 
 
 def overfitting(split):
-    labels = cp.corrupt_labels(split.y_train, fraction=0.5, seed=0)
+    labels = corrupt_labels(split.y_train, fraction=0.5, seed=0)
     noisy = split._replace(y_train=labels)
-    return _fit(cp.mlp([64, 128, 10]), noisy)
+    return _fit(mlp([64, 128, 10]), noisy)
 
 
 def penalties(split):
-    model = cp.mlp([64, 64, 10])
-    return _fit(model, split, penalty=cp.WeightPenalty("l1", 1e-4))
+    model = mlp([64, 64, 10])
+    return _fit(model, split, penalty=WeightPenalty("l1", 1e-4))
 
 
 def sparse_regression(split):
-    data = cp.make_sparse_regression(100, 20, n_informative=3, noise=0.5, seed=0)
+    data = make_sparse_regression(100, 20, n_informative=3, noise=0.5, seed=0)
     return [lasso.proximal_gradient(data.x, data.y, alpha=0.1, steps=200)]
 
 
 def dropout(split):
-    return _fit(cp.mlp([64, 128, 10], dropout=0.5), split)
+    return _fit(mlp([64, 128, 10], dropout=0.5), split)
 
 
 def batch_norm(split):
-    return _fit(cp.mlp([64, 128, 10], batch_norm=True), split)
+    return _fit(mlp([64, 128, 10], batch_norm=True), split)
 
 
 def initialization(split):
-    model = cp.mlp([64, 128, 128, 10])
+    model = mlp([64, 128, 128, 10])
     for layer in model.modules():
         if isinstance(layer, nn.Linear):
             kaiming_normal_(layer.weight)
@@ -78,7 +87,7 @@ def initialization(split):
 
 
 def schedule(split):
-    model = cp.mlp([64, 64, 10])
+    model = mlp([64, 64, 10])
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
     rule = functools.partial(schedules.cosine_annealing, base_lr=0.1, total_steps=3)
     scheduler = schedules.lambda_lr(optimizer, rule)
@@ -86,23 +95,23 @@ def schedule(split):
 
 
 def range_test(split):
-    model = cp.mlp([64, 64, 10])
-    loader = cp.make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
+    model = mlp([64, 64, 10])
+    loader = make_loader(split.x_train, split.y_train, batch_size=32, seed=0)
     optimizer = torch.optim.SGD(model.parameters(), lr=1e-4)
-    result = cp.lr_range_test(model, loader, optimizer, num_steps=30)
+    result = lr_range_test(model, loader, optimizer, num_steps=30)
     return [result.lr, result.loss]
 
 
 def resnet_case_study(split):
-    data = cp.make_visibility_data(16, image_size=32, seed=0)
+    data = make_visibility_data(16, image_size=32, seed=0)
     loader = augment.AugmentedLoader(
-        cp.make_loader(data.x, data.y, batch_size=8, seed=0),
+        make_loader(data.x, data.y, batch_size=8, seed=0),
         [augment.random_flip, functools.partial(augment.random_crop, padding=4)],
         seed=0,
     )
-    model = cp.resnet50(num_classes=4, dropout=0.5)
+    model = resnet50(num_classes=4, dropout=0.5)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
-    history = cp.fit(model, loader, epochs=1, optimizer=optimizer, progress=False)
+    history = fit(model, loader, epochs=1, optimizer=optimizer, progress=False)
     return [*dataclasses.astuple(history), [p.detach().clone() for p in model.parameters()]]
 
 
@@ -123,10 +132,10 @@ EXPERIMENTS = [
 def test_the_same_seed_gives_bitwise_the_same_run(experiment, digits):
     runs = []
     for _ in range(2):
-        cp.seed_everything(0)
+        seed_everything(0)
         runs.append(experiment(digits))
     assert _same(runs[0], runs[1])
-    cp.seed_everything(1)
+    seed_everything(1)
     assert not _same(runs[0], experiment(digits)) or experiment is sparse_regression
 
 
@@ -154,8 +163,8 @@ def test_a_last_bit_change_moves_a_chapter_sized_run_as_little_as_the_book_says(
     assert "left its validation accuracy unchanged and moved it by less than 10⁻⁶" in setup
 
     def run(perturbation=None):
-        cp.seed_everything(0)
-        model = cp.mlp([64, 128, 10])
+        seed_everything(0)
+        model = mlp([64, 128, 10])
         if perturbation is not None:
             g = torch.Generator().manual_seed(perturbation)
             with torch.no_grad():
@@ -163,10 +172,45 @@ def test_a_last_bit_change_moves_a_chapter_sized_run_as_little_as_the_book_says(
                     up = torch.rand(p.shape, generator=g) < 0.5
                     p.copy_(torch.nextafter(p, torch.where(up, torch.inf, -torch.inf)))
         history = _fit(model, digits, epochs=20)[:-1]
-        return dict(zip([f.name for f in dataclasses.fields(cp.History)], history, strict=True))
+        return dict(zip([f.name for f in dataclasses.fields(History)], history, strict=True))
 
     base = run()
     for perturbation in range(3):
         moved = run(perturbation)
         assert moved["val_acc"][-1] == base["val_acc"][-1]
         assert abs(moved["val_loss"][-1] - base["val_loss"][-1]) < 1e-6
+
+
+def _draws():
+    return torch.rand(5), np.random.rand(5), [random.random() for _ in range(5)]
+
+
+def test_seed_everything_seeds_python_numpy_and_torch():
+    seed_everything(42)
+    first = _draws()
+    seed_everything(42)
+    assert _same(list(first), list(_draws()))
+    seed_everything(43)
+    assert not any(_same(a, b) for a, b in zip(first, _draws(), strict=True))
+
+
+def test_seed_everything_sets_pythonhashseed_for_subprocesses(monkeypatch):
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    seed_everything(31)
+    assert os.environ["PYTHONHASHSEED"] == "31"
+
+
+@pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (2**32, ValueError)])
+def test_seed_everything_refuses_a_seed_numpy_cannot_take(seed, error):
+    with pytest.raises(error, match=r"[Ss]eed"):
+        seed_everything(seed)
+
+
+@pytest.mark.parametrize(
+    ("cuda", "mps", "expected"),
+    [(True, True, "cuda"), (False, True, "mps"), (False, False, "cpu")],
+)
+def test_get_device_prefers_cuda_then_mps_then_cpu(monkeypatch, cuda, mps, expected):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: mps)
+    assert get_device() == torch.device(expected)

@@ -9,7 +9,8 @@ import torch
 
 from coursepkg.data import make_polynomial_regression
 from coursepkg.exercises.framework import Feedback, check_function
-from coursepkg.polynomial import fit_polynomial, mean_squared_error, predict_polynomial
+from coursepkg.metrics import mean_squared_error
+from coursepkg.polynomial import fit_polynomial, predict_polynomial
 
 __all__ = [
     "check_best_degree",
