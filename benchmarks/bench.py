@@ -8,8 +8,8 @@
 3. The unit and claims tests: ``pytest -m "not integration"``.
 
 The budgets are the pass line: the command exits with status 1 if one is missed.
-The table goes to ``_build/bench/bench.md`` and ``bench.json``; the book's status
-page shows the last one.
+The table is printed and written to ``_build/bench/bench.md``, the figures to
+``bench.json`` beside it (the book's status page says where to find them).
 """
 
 from __future__ import annotations

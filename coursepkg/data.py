@@ -23,7 +23,6 @@ from coursepkg._checks import (
     check_fraction,
     check_nonnegative,
     check_positive_int,
-    check_type,
     seeded_generator,
 )
 
@@ -73,7 +72,6 @@ class DigitsSplit(NamedTuple):
 
 def true_function(x: torch.Tensor) -> torch.Tensor:
     """Return the noise-free target of :func:`make_polynomial_regression`, ``sin(πx)``."""
-    check_type(x, torch.Tensor, "x", "tensor")
     return torch.sin(math.pi * x)
 
 
@@ -234,11 +232,7 @@ def corrupt_labels(
     torch.Tensor
         A new label tensor; ``labels`` is left unchanged.
     """
-    integer = isinstance(labels, torch.Tensor) and not labels.is_floating_point()
-    if not integer or labels.ndim != 1 or labels.dtype == torch.bool:
-        raise TypeError("labels must be a 1-D integer tensor")
     check_fraction(fraction, "fraction")
-    check_positive_int(num_classes, "num_classes", minimum=2)
     if len(labels) and not 0 <= labels.min() <= labels.max() < num_classes:
         low, high, top = labels.min().item(), labels.max().item(), num_classes - 1
         raise ValueError(f"labels must be in [0, num_classes - 1] = [0, {top}], got {low}..{high}")
@@ -282,14 +276,6 @@ def make_loader(
     torch.utils.data.DataLoader
         Yields ``(x_batch, y_batch)`` pairs.
     """
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("x and y must be tensors")
-    if x.ndim == 0 or y.ndim == 0:
-        raise ValueError("x and y must have a first (sample) dimension, got a 0-d tensor")
-    if len(x) == 0 or len(x) != len(y):
-        raise ValueError(f"x and y must have the same length >= 1, got {len(x)} and {len(y)}")
-    check_positive_int(batch_size, "batch_size")
-    check_type(shuffle, bool, "shuffle", "bool")
     dataset = TensorDataset(x, y)
     if shuffle:
         sampler = RandomSampler(dataset, generator=seeded_generator(seed))

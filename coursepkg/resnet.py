@@ -12,37 +12,14 @@ the inputs of that 1×1 convolution.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from coursepkg._checks import check_drop_probability, check_positive_int, check_type
+from coursepkg._checks import check_drop_probability
 
 __all__ = ["Bottleneck", "ResNet", "extract_features", "load_torchvision_weights", "resnet50"]
-
-
-def _check_block_arguments(
-    inplanes: object, planes: object, stride: object, downsample: object, residual: object
-) -> None:
-    for name, value in (("inplanes", inplanes), ("planes", planes), ("stride", stride)):
-        check_positive_int(value, name)
-    if downsample is not None:
-        check_type(downsample, nn.Module, "downsample", "torch.nn.Module or None")
-    check_type(residual, bool, "residual", "bool")
-
-
-def _check_network_arguments(layers: object, zero_init_residual: object, residual: object) -> None:
-    if isinstance(layers, (str, bytes)) or not isinstance(layers, Sequence):
-        kind = type(layers).__name__
-        raise TypeError(f"layers must be a sequence of 4 block counts, got {kind}")
-    if len(layers) != 4:
-        raise ValueError(f"layers must hold 4 block counts, one per stage, got {len(layers)}")
-    for i, blocks in enumerate(layers):
-        check_positive_int(blocks, f"layers[{i}]")
-    check_type(zero_init_residual, bool, "zero_init_residual", "bool")
-    check_type(residual, bool, "residual", "bool")
 
 
 class Bottleneck(nn.Module):
@@ -79,7 +56,6 @@ class Bottleneck(nn.Module):
         residual: bool = True,
     ):
         super().__init__()
-        _check_block_arguments(inplanes, planes, stride, downsample, residual)
         self.conv1 = nn.Conv2d(inplanes, planes, 1, bias=False)
         self.bn1 = nn.BatchNorm2d(planes)
         self.conv2 = nn.Conv2d(planes, planes, 3, stride=stride, padding=1, bias=False)  # V1.5
@@ -132,12 +108,10 @@ class ResNet(nn.Module):
         residual: bool = True,
     ):
         super().__init__()
-        _check_network_arguments(layers, zero_init_residual, residual)
-        check_positive_int(num_classes, "num_classes")
         if zero_init_residual and not residual:
             raise ValueError("zero_init_residual needs residual=True: a plain block would output 0")
-        self.residual = residual
         dropout = check_drop_probability(dropout, "dropout")
+        self.residual = residual
         self.inplanes = 64
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -237,14 +211,6 @@ def extract_features(model: ResNet, x: torch.Tensor, *, batch_size: int = 256) -
     torch.Tensor
         One feature vector per image.
     """
-    if not isinstance(model, ResNet):
-        raise TypeError(f"model must be a ResNet, got {type(model).__name__}")
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        kind = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-        raise TypeError(f"x must be a floating-point tensor of images (N, 3, H, W), got {kind}")
-    if x.ndim != 4 or x.shape[1] != 3 or len(x) == 0:
-        raise ValueError(f"x must be images (N, 3, H, W) with N >= 1, got shape {tuple(x.shape)}")
-    check_positive_int(batch_size, "batch_size")
     was_training = model.training
     model.eval()
     out = torch.cat([model.features(batch) for batch in x.split(batch_size)])
@@ -260,18 +226,23 @@ def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:
     model : ResNet
         A model from :func:`resnet50` with the same ``num_classes`` as the file.
     path : str or pathlib.Path
-        A file written by ``torch.save(torchvision_model.state_dict(), path)``.
+        A file written by ``torch.save(torchvision_model.state_dict(), path)``;
+        nothing is downloaded.
 
     Returns
     -------
     ResNet
         ``model``, with the weights loaded (``strict=True``: every key must match).
+
+    Raises
+    ------
+    FileNotFoundError
+        If there is no file at ``path`` (a URL is not fetched either).
+    RuntimeError
+        From :meth:`torch.nn.Module.load_state_dict` if the file does not match the
+        model; its message lists the missing and unexpected keys and the shape
+        mismatches (e.g. ``fc.weight`` for another ``num_classes``).
     """
-    if not isinstance(model, ResNet):
-        raise TypeError(f"model must be a ResNet, got {type(model).__name__}")
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"path: no weights file at {path} (nothing is downloaded)")
     state = torch.load(path, map_location="cpu", weights_only=True)
     model.load_state_dict(state, strict=True)
     return model

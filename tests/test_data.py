@@ -1,4 +1,4 @@
-import math
+import functools
 
 import numpy as np
 import pytest
@@ -14,6 +14,27 @@ from coursepkg.data import (
     make_sparse_regression,
     true_function,
 )
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        make_polynomial_regression,
+        make_sparse_regression,
+        functools.partial(load_digits_split, n_train=300, n_val=100, n_test=100),
+        functools.partial(corrupt_labels, torch.arange(100) % 10, 0.5),
+    ],
+    ids=["polynomial", "sparse", "digits", "corrupt_labels"],
+)
+def test_the_seed_fixes_the_data(make):
+    def tensors(seed):
+        out = make(seed=seed)
+        return out if isinstance(out, tuple) else (out,)
+
+    a, b, c = tensors(5), tensors(5), tensors(6)
+    assert all(torch.equal(s, t) for s, t in zip(a, b, strict=True))
+    assert not all(torch.equal(s, t) for s, t in zip(a, c, strict=True))
+
 
 # --- make_polynomial_regression -----------------------------------------------------
 
@@ -43,34 +64,6 @@ def test_regression_noise_has_the_requested_spread():
     residual = data.y_test - true_function(data.x_test)
     assert residual.std().item() == pytest.approx(0.3, rel=0.03)
     assert abs(residual.mean().item()) < 0.01
-
-
-def test_regression_is_deterministic_by_seed():
-    a, b = make_polynomial_regression(seed=5), make_polynomial_regression(seed=5)
-    c = make_polynomial_regression(seed=6)
-    assert all(torch.equal(s, t) for s, t in zip(a, b, strict=True))
-    assert not torch.equal(a.x_train, c.x_train)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "name"),
-    [
-        ({"n_train": 0}, ValueError, "n_train"),
-        ({"n_train": 2.5}, TypeError, "n_train"),
-        ({"n_test": -1}, ValueError, "n_test"),
-        ({"n_test": None}, TypeError, "n_test"),
-        ({"noise": -0.1}, ValueError, "noise"),
-        ({"noise": math.nan}, ValueError, "noise"),
-        ({"noise": math.inf}, ValueError, "noise"),
-        ({"noise": "0.1"}, TypeError, "noise"),
-        ({"noise": True}, TypeError, "noise"),
-        ({"seed": -1}, ValueError, "seed"),
-        ({"seed": 0.5}, TypeError, "seed"),
-    ],
-)
-def test_regression_rejects_bad_arguments(kwargs, error, name):
-    with pytest.raises(error, match=name):
-        make_polynomial_regression(**kwargs)
 
 
 # --- make_sparse_regression -----------------------------------------------------------
@@ -104,37 +97,6 @@ def test_sparse_regression_noise_and_features_have_the_requested_spread():
     assert residual.std().item() == pytest.approx(0.5, rel=0.03)
     assert abs(residual.mean().item()) < 0.01
     torch.testing.assert_close(x.std(dim=0), torch.ones(3, dtype=torch.float64), rtol=0.03, atol=0)
-
-
-def test_sparse_regression_is_deterministic_by_seed():
-    a, b = make_sparse_regression(seed=5), make_sparse_regression(seed=5)
-    c = make_sparse_regression(seed=6)
-    assert all(torch.equal(s, t) for s, t in zip(a, b, strict=True))
-    assert not torch.equal(a.x, c.x) and not torch.equal(a.w_true, c.w_true)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "name"),
-    [
-        ({"n_samples": 0}, ValueError, "n_samples"),
-        ({"n_samples": 2.5}, TypeError, "n_samples"),
-        ({"n_features": 0}, ValueError, "n_features"),
-        ({"n_features": "20"}, TypeError, "n_features"),
-        ({"n_informative": -1}, ValueError, "n_informative"),
-        ({"n_informative": 21}, ValueError, "n_informative"),
-        ({"n_features": 2, "n_informative": 3}, ValueError, "n_informative"),
-        ({"n_informative": 1.0}, TypeError, "n_informative"),
-        ({"noise": -0.1}, ValueError, "noise"),
-        ({"noise": math.nan}, ValueError, "noise"),
-        ({"noise": math.inf}, ValueError, "noise"),
-        ({"noise": "0.5"}, TypeError, "noise"),
-        ({"seed": -1}, ValueError, "seed"),
-        ({"seed": 0.5}, TypeError, "seed"),
-    ],
-)
-def test_sparse_regression_rejects_bad_arguments(kwargs, error, name):
-    with pytest.raises(error, match=name):
-        make_sparse_regression(**kwargs)
 
 
 # --- load_digits_split ----------------------------------------------------------------
@@ -180,13 +142,6 @@ def test_digits_splits_do_not_overlap(digits):
     assert not rows & val and not rows & test and not val & test
 
 
-def test_digits_is_deterministic_by_seed(digits):
-    again = load_digits_split(n_train=300, n_val=100, n_test=100, seed=0)
-    other = load_digits_split(n_train=300, n_val=100, n_test=100, seed=1)
-    assert all(torch.equal(a, b) for a, b in zip(digits, again, strict=True))
-    assert not torch.equal(digits.y_test, other.y_test)
-
-
 def test_growing_n_train_keeps_val_and_test_and_extends_train():
     small = load_digits_split(n_train=80, seed=3)
     big = load_digits_split(n_train=400, seed=3)
@@ -228,26 +183,6 @@ def test_pixels_without_spread_in_a_tiny_training_set_are_only_shifted():
     torch.testing.assert_close(held_out, held_out.round(), rtol=0, atol=1e-5)
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "error", "name"),
-    [
-        ({"n_train": 0}, ValueError, "n_train"),
-        ({"n_train": -5}, ValueError, "n_train"),
-        ({"n_train": 2.5}, TypeError, "n_train"),
-        ({"n_train": 1078}, ValueError, "n_train"),
-        ({"n_val": 0}, ValueError, "n_val"),
-        ({"n_val": "360"}, TypeError, "n_val"),
-        ({"n_test": -1}, ValueError, "n_test"),
-        ({"n_val": 1000, "n_test": 1000}, ValueError, r"n_val \+ n_test"),
-        ({"n_val": 900, "n_test": 897}, ValueError, r"n_val \+ n_test"),
-        ({"seed": -1}, ValueError, "seed"),
-    ],
-)
-def test_digits_rejects_bad_arguments(kwargs, error, name):
-    with pytest.raises(error, match=name):
-        load_digits_split(**kwargs)
-
-
 # --- corrupt_labels ---------------------------------------------------------------------
 
 
@@ -280,31 +215,9 @@ def test_corrupt_fraction_replaces_that_many_labels(labels):
     assert changed == pytest.approx(0.3 * 0.9 * 2000, abs=60)
 
 
-def test_corrupt_labels_respects_num_classes_and_seed(labels):
+def test_corrupt_labels_respects_num_classes(labels):
     binary = corrupt_labels(labels % 2, 1.0, num_classes=2, seed=0)
     assert set(binary.tolist()) == {0, 1}
-    assert torch.equal(corrupt_labels(labels, 0.5, seed=7), corrupt_labels(labels, 0.5, seed=7))
-    assert not torch.equal(corrupt_labels(labels, 0.5, seed=7), corrupt_labels(labels, 0.5, seed=8))
-
-
-@pytest.mark.parametrize(
-    ("args", "kwargs", "error", "name"),
-    [
-        ((torch.zeros(4), 0.5), {}, TypeError, "labels"),
-        ((torch.zeros(2, 2, dtype=torch.long), 0.5), {}, TypeError, "labels"),
-        (([0, 1, 2], 0.5), {}, TypeError, "labels"),
-        ((torch.zeros(4, dtype=torch.long), -0.1), {}, ValueError, "fraction"),
-        ((torch.zeros(4, dtype=torch.long), 1.5), {}, ValueError, "fraction"),
-        ((torch.zeros(4, dtype=torch.long), math.nan), {}, ValueError, "fraction"),
-        ((torch.zeros(4, dtype=torch.long), "0.5"), {}, TypeError, "fraction"),
-        ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 1}, ValueError, "num_classes"),
-        ((torch.zeros(4, dtype=torch.long), 0.5), {"num_classes": 2.0}, TypeError, "num_classes"),
-        ((torch.zeros(4, dtype=torch.long), 0.5), {"seed": -2}, ValueError, "seed"),
-    ],
-)
-def test_corrupt_labels_rejects_bad_arguments(args, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        corrupt_labels(*args, **kwargs)
 
 
 # --- make_loader ------------------------------------------------------------------------
@@ -353,20 +266,3 @@ def test_loader_shuffle_is_seeded_and_reshuffles_every_epoch(indexed):
     second_a = _epoch(a)[1]
     assert not torch.equal(first_a, second_a)
     assert torch.equal(second_a, _epoch(b)[1])
-
-
-@pytest.mark.parametrize(
-    ("x", "y", "kwargs", "error", "name"),
-    [
-        ([1.0, 2.0], torch.zeros(2), {}, TypeError, "x and y"),
-        (torch.zeros(2), np.zeros(2), {}, TypeError, "x and y"),
-        (torch.zeros(3), torch.zeros(2), {}, ValueError, "same length"),
-        (torch.zeros(0), torch.zeros(0), {}, ValueError, "x and y"),
-        (torch.zeros(2), torch.zeros(2), {"batch_size": 0}, ValueError, "batch_size"),
-        (torch.zeros(2), torch.zeros(2), {"batch_size": 2.0}, TypeError, "batch_size"),
-        (torch.zeros(2), torch.zeros(2), {"seed": -1}, ValueError, "seed"),
-    ],
-)
-def test_loader_rejects_bad_arguments(x, y, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        make_loader(x, y, **kwargs)

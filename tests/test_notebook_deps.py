@@ -36,7 +36,7 @@ def test_each_chapter_depends_on_the_modules_it_uses():
     package = Package(Path("coursepkg"))
     used = {chapter: package.used_by(code) for chapter, code in CHAPTERS.items()}
     assert all("coursepkg.training" in modules for modules in used.values())
-    assert all("coursepkg.utils" in modules for modules in used.values())  # seed_everything
+    assert all("coursepkg.reproducibility" in modules for modules in used.values())  # seeds
     assert {c for c, modules in used.items() if "coursepkg.lasso" in modules} == {"02"}
     assert {c for c, modules in used.items() if "coursepkg.resnet" in modules} == {"07"}
     assert {c for c, m in used.items() if "coursepkg.exercises.dropout" in m} == {"03"}
@@ -63,5 +63,55 @@ def test_a_code_change_changes_exactly_the_keys_of_the_chapters_using_it(package
     _edit(root / "lasso.py", "def ", "_UNUSED = 1\n\n\ndef ")
     after = keys()
     assert {c for c in before if before[c] != after[c]} == {"02"}
-    _edit(root / "utils.py", "def ", "_UNUSED = 1\n\n\ndef ")
-    assert all(before[c] != k for c, k in keys().items())  # every chapter seeds through utils
+    _edit(root / "reproducibility.py", "def ", "_UNUSED = 1\n\n\ndef ")
+    assert all(before[c] != k for c, k in keys().items())  # every chapter seeds
+
+
+def _write_package(root: Path, files: dict[str, str]) -> Package:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return Package(root)
+
+
+# Two modules of the same short name (as coursepkg.schedules and coursepkg.exercises.schedules),
+# imports in each style the chapters and the package use, and a re-export from __init__.
+_FAKE = {
+    "__init__.py": "from fakepkg.training import fit\n",
+    "training.py": "def fit():\n    pass\n\n\ndef evaluate():\n    pass\n",
+    "schedules.py": '__all__ = ["cosine"]\n\n\ndef cosine():\n    pass\n',
+    "display.py": '__all__ = ["glue"]\n\n\ndef glue():\n    pass\n',
+    "reproducibility.py": "from . import _checks\n\n\ndef seed_everything():\n    pass\n",
+    "_checks.py": "def check():\n    pass\n",
+    "exercises/__init__.py": "from fakepkg.exercises import schedules\nfrom .framework import *\n",
+    "exercises/framework.py": "from ..display import glue\n",
+    "exercises/schedules.py": "from .framework import glue\n\n\ndef check_cosine():\n    pass\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("code", "expected"),
+    [
+        (
+            "from fakepkg.exercises import schedules as ex\n\nex.check_cosine()",
+            {"exercises", "exercises.schedules", "exercises.framework", "display"},
+        ),
+        ("from fakepkg.training import fit, evaluate\n\nfit()", {"training"}),
+        ("import fakepkg.display\n\nfakepkg.display.glue()", {"display"}),
+        ("from fakepkg.reproducibility import seed_everything", {"reproducibility", "_checks"}),
+        ("import fakepkg as fp\n\nfp.fit()", {"training"}),
+        ("import fakepkg as fp\n\nfp.schedules.cosine()", {"schedules"}),
+        ("from fakepkg import schedules as sch\n\nsch.cosine()", {"schedules"}),
+        ("from fakepkg.exercises import glue", {"exercises", "exercises.framework", "display"}),
+        ("import fakepkg.display as d\n\nhelp(d)", {"display"}),
+        (
+            "import fakepkg as fp\n\ndir(fp)",  # the package handed around: all of it
+            {"training", "schedules", "display", "reproducibility", "_checks", "exercises"}
+            | {"exercises.framework", "exercises.schedules"},
+        ),
+    ],
+)
+def test_modules_are_told_apart_by_full_name_in_every_import_style(tmp_path, code, expected):
+    package = _write_package(tmp_path / "fakepkg", _FAKE)
+    assert package.used_by(code) == {"fakepkg", *(f"fakepkg.{module}" for module in expected)}

@@ -81,19 +81,3 @@ def test_mean_brightness_alone_does_not_tell_the_classes_apart(data):
     means = torch.stack([brightness[data.y == k].mean() for k in range(4)])
     predicted = (brightness[:, None] - means).abs().argmin(dim=1)
     assert (predicted == data.y).float().mean() < 0.6
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "name"),
-    [
-        ({"n": 0}, ValueError, "n"),
-        ({"n": 2.5}, TypeError, "n"),
-        ({"n": 4, "image_size": 4}, ValueError, "image_size"),
-        ({"n": 4, "seed": -1}, ValueError, "seed"),
-        ({"n": 4, "classes": ()}, ValueError, "classes"),
-        ({"n": 4, "classes": (("a", 2.0, 1.0),)}, ValueError, "classes"),
-    ],
-)
-def test_bad_arguments_are_named(kwargs, error, name):
-    with pytest.raises(error, match=name):
-        vis.make_visibility_data(**kwargs)

@@ -7,6 +7,11 @@
   Binder: ``binder/postBuild`` writes each chapter's notebook beside its source.
   Colab: opens the notebook the published site serves, from the branch that holds
   the site (``launch_notebooks_branch``, ``gh-pages`` by default).
+
+No option of Jupyter Book or sphinx-book-theme does either: the theme raises when
+launch buttons are configured without a repository, links the source file on the
+repository's branch, and switches to an ``.ipynb`` only when one lies beside the
+source (where Sphinx would read it as a second source of the same page).
 """
 
 from __future__ import annotations

@@ -4,17 +4,22 @@ myst-nb caches each notebook's outputs under the hash of its code cells, so on
 its own it would keep showing outputs computed with an older ``coursepkg``. This
 extension gives every notebook a *dependency key*: the hash of the code (not the
 docstrings, comments or formatting) of the package modules the notebook uses and
-of the modules those import. A module is used when the notebook's code imports
-it, reads an attribute of it, or names one of its public functions or classes.
-When a notebook's key changes, its cached outputs are dropped and the page is
-re-read, so myst-nb executes it again; the other notebooks keep their outputs.
-Changing only a docstring re-executes nothing.
+of the modules those import. A module is used when the notebook's code imports it
+or a name from it, or reads an attribute of it; a name the package re-exports
+counts for the module that defines it. Modules are told apart by their full names
+(``coursepkg.schedules`` is not ``coursepkg.exercises.schedules``), read from the
+code's syntax tree. When a notebook's key changes, its cached outputs are dropped
+and the page is re-read, so myst-nb executes it again; the other notebooks keep
+their outputs. Changing only a docstring re-executes nothing.
 
 The tests execute every chapter with nbmake (the root ``conftest.py``) and hand each
 one that passes to :func:`record_executed`, which stores it in the same cache with
 its key; a build after the tests then executes nothing. No library does either job:
 myst-nb's cache keys on the notebook alone, and nbmake keeps no outputs but by
-overwriting its input.
+overwriting its input. The standard library's ``modulefinder`` lists the modules an
+import runs, which is too many: ``coursepkg.exercises`` imports every chapter's
+exercises, so each chapter would depend on all of them and on what they import
+(``coursepkg.resnet`` among them), and any such change would re-execute the book.
 """
 
 from __future__ import annotations
@@ -23,16 +28,16 @@ import ast
 import fcntl
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import Any
 
+import jupytext
 from sphinx.application import Sphinx
 from sphinx.errors import ExtensionError
 from sphinx.util import logging
 
 LOGGER = logging.getLogger(__name__)
-_CODE_CELL = re.compile(r"^```\{code-cell\}[^\n]*\n(.*?)^```", re.M | re.S)
+_KEYS_FILE = "notebook_deps.json"  # beside the cache: the key of each notebook it holds
 
 
 def _without_docstrings(tree: ast.Module) -> ast.Module:
@@ -50,53 +55,124 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 
 
 class Package:
-    """The modules of a package: their code, public names and imports within the package."""
+    """The modules of a package: their code, and the modules of the package each one uses."""
 
     def __init__(self, root: Path):
         self.name = root.name
         self.code: dict[str, str] = {}
-        self.public: dict[str, set[str]] = {}
-        self.imports: dict[str, set[str]] = {}
         self.packages: set[str] = set()
         trees = {}
         for path in sorted(root.rglob("*.py")):
             parts = path.relative_to(root.parent).with_suffix("").parts
             module = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-            trees[module] = (ast.parse(path.read_text(encoding="utf-8")), path.stem == "__init__")
-            self.code[module] = ast.dump(_without_docstrings(trees[module][0]))
-        self.packages = {module for module, (_, is_package) in trees.items() if is_package}
-        for module, (tree, is_package) in trees.items():
-            self.public[module] = _all_of(tree)
-            self.imports[module] = self._imported_by(tree, module, is_package)
+            if parts[-1] == "__init__":
+                self.packages.add(module)
+            trees[module] = ast.parse(path.read_text(encoding="utf-8"))
+            self.code[module] = ast.dump(_without_docstrings(trees[module]))
+        self.bindings = {module: self._bindings(tree, module) for module, tree in trees.items()}
+        self.imports = {
+            module: self._uses(tree, module) - {module} for module, tree in trees.items()
+        }
 
-    def _imported_by(self, tree: ast.Module, module: str, is_package: bool) -> set[str]:
-        found = set()
+    def _absolute(self, node: ast.ImportFrom, module: str | None) -> str:
+        """Return the module a ``from ... import`` names, relative imports resolved."""
+        if not node.level or module is None:
+            return node.module or ""
+        anchor = module.split(".") if module in self.packages else module.split(".")[:-1]
+        anchor = anchor[: len(anchor) - node.level + 1]
+        return ".".join([*anchor, node.module] if node.module else anchor)
+
+    def _bindings(self, tree: ast.Module, module: str | None) -> dict[str, tuple[str, str]]:
+        """Return what each name the code imports from the package stands for.
+
+        ``(module, "")`` for a module, ``(module, name)`` for a name defined in (or
+        imported into) a module; ``*module`` stands for ``(module, "*")``.
+        """
+        bound = {}
         for node in ast.walk(tree):
-            if isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = module.split(".")
-                    anchor = anchor if is_package else anchor[:-1]
-                    anchor = anchor[: len(anchor) - node.level + 1]
-                    base = ".".join([*anchor, base] if base else anchor)
+            if isinstance(node, ast.Import):
                 for alias in node.names:
-                    found.update(m for m in (f"{base}.{alias.name}", base) if m in self.code)
-            elif isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names if alias.name in self.code)
-        found.discard(module)
-        return found
+                    if alias.name in self.code:
+                        name = alias.asname or alias.name.partition(".")[0]
+                        bound[name] = (alias.name if alias.asname else name, "")
+            elif isinstance(node, ast.ImportFrom):
+                base = self._absolute(node, module)
+                for alias in node.names if base in self.code else []:
+                    sub = f"{base}.{alias.name}"
+                    target = (sub, "") if sub in self.code else (base, alias.name)
+                    bound[alias.asname or alias.name if alias.name != "*" else f"*{base}"] = target
+        return bound
+
+    def _member(self, module: str, name: str, seen=frozenset()) -> tuple[set[str], str | None]:
+        """Return the modules behind ``module.name``, and the module it is, if it is one."""
+        used, found = {module}, None
+        if f"{module}.{name}" in self.code:
+            found = f"{module}.{name}"
+            used.add(found)
+        if (module, name) in seen:
+            return used, found
+        # A name imported into the module is followed to the module defining it; one that
+        # is not may come from a ``from ... import *``.
+        bindings = self.bindings[module]
+        stars = [(base, name) for base, attr in bindings.values() if attr == "*"]
+        for base, attr in [bindings[name]] if name in bindings else stars:
+            more, other = (
+                self._member(base, attr, seen | {(module, name)}) if attr else ({base}, base)
+            )
+            used |= more
+            found = found or other
+        return used, found
+
+    def _subtree(self, module: str) -> set[str]:
+        return {m for m in self.code if m == module or m.startswith(f"{module}.")}
+
+    def _run_by_import(self, module: str) -> set[str]:
+        """Return the module an import runs and the packages above it, those of this package."""
+        parts = module.split(".")
+        return {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & self.code.keys()
+
+    def _uses(self, tree: ast.Module, module: str | None) -> set[str]:
+        """Return the modules of the package that code (of ``module``, or a notebook's) uses."""
+        bound = self.bindings[module] if module else self._bindings(tree, None)
+        used = set()
+
+        def module_of(node: ast.expr) -> str | None:
+            """Return the module an expression stands for; record what it uses on the way."""
+            if isinstance(node, ast.Name):
+                base, attr = bound.get(node.id, ("", ""))
+                return base if base and not attr else None
+            if isinstance(node, ast.Attribute) and (parent := module_of(node.value)):
+                more, found = self._member(parent, node.attr)
+                used.update(more)
+                return found
+            return None
+
+        attribute_of = {
+            id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    used |= self._run_by_import(alias.name)
+            elif isinstance(node, ast.ImportFrom):
+                base = self._absolute(node, module)
+                used |= self._run_by_import(base)
+                for alias in node.names if base in self.code else []:
+                    star = alias.name == "*"
+                    used |= self._subtree(base) if star else self._member(base, alias.name)[0]
+            elif isinstance(node, ast.Attribute):
+                module_of(node)
+            elif isinstance(node, ast.Name) and id(node) not in attribute_of:
+                if whole := module_of(node):  # a module handed around: all of it may be used
+                    used |= self._subtree(whole)
+        return used
 
     def used_by(self, code: str) -> set[str]:
-        """Modules that ``code`` imports or whose public names it uses, with their imports."""
-        direct = {self.name}
-        for module, names in self.public.items():
-            short = re.escape(module.rpartition(".")[2])
-            imported = re.search(rf"^\s*(from|import)\s.*\b{short}\b|\b{short}\.\w", code, re.M)
-            # Constants are looked for as attributes only: BEGIN and END also mark solutions.
-            names = [re.escape(name) for name in names if not name.isupper()]
-            named = names and re.search(r"\b(?:{})\b".format("|".join(names)), code)
-            if module != self.name and (imported or named):
-                direct.add(module)
+        """Modules that ``code`` imports or uses names of, with the modules those use."""
+        try:
+            direct = self._uses(ast.parse(code), None)
+        except SyntaxError:
+            return set(self.code)  # what it uses is unknown: everything
         closure, todo = set(), list(direct)
         while todo:
             module = todo.pop()
@@ -114,23 +190,24 @@ class Package:
         return digest.hexdigest()[:16]
 
 
-def _all_of(tree: ast.Module) -> set[str]:
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "__all__" for t in node.targets
-        ):
-            return {ast.literal_eval(e) for e in node.value.elts}
-    return set()
-
-
 def notebook_code(path: Path) -> str:
-    """Return the code cells of a MyST notebook, joined."""
-    return "\n".join(_CODE_CELL.findall(path.read_text(encoding="utf-8")))
+    """Return the code cells of a MyST notebook, joined, IPython's syntax made Python."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    cells = jupytext.read(path).cells
+    transform = TransformerManager().transform_cell
+    return "\n".join(transform(cell.source) for cell in cells if cell.cell_type == "code")
 
 
 def _cache_path(srcdir: Path) -> Path:
     """Where myst-nb keeps executed notebooks: Jupyter Book's default, beside the html."""
     return srcdir / "_build/.jupyter_cache"
+
+
+def _read_keys(cache_path: Path) -> dict[str, str]:
+    """Return the dependency key of each notebook whose outputs the cache holds."""
+    keys_file = cache_path / _KEYS_FILE
+    return json.loads(keys_file.read_text()) if keys_file.is_file() else {}
 
 
 def record_executed(
@@ -160,9 +237,8 @@ def record_executed(
             check_validity=False,
             overwrite=True,
         )
-        keys_file = cache_path / "notebook_deps.json"
-        keys = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
-        keys_file.write_text(json.dumps({**keys, doc: key}, indent=1))
+        keys = {**_read_keys(cache_path), doc: key}
+        (cache_path / _KEYS_FILE).write_text(json.dumps(keys, indent=1))
 
 
 def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[str]:
@@ -176,9 +252,8 @@ def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[
         for path in sorted(srcdir.glob(app.config.notebook_deps_notebooks))
     }
     cache_path = Path(app.config.nb_execution_cache_path or _cache_path(srcdir))
-    keys_file = cache_path / "notebook_deps.json"
     # Without the keys of the cached outputs, no cached output can be trusted.
-    previous = json.loads(keys_file.read_text()) if keys_file.is_file() else {}
+    previous = _read_keys(cache_path)
     stale = [doc for doc, key in keys.items() if previous.get(doc) != key]
     if stale and cache_path.is_dir():
         from jupyter_cache import get_cache
@@ -189,7 +264,7 @@ def _outdated(app: Sphinx, env, added: set, changed: set, removed: set) -> list[
             if Path(record.uri).resolve() in stale_paths:
                 cache.remove_cache(record.pk)
     cache_path.mkdir(parents=True, exist_ok=True)
-    keys_file.write_text(json.dumps(keys, indent=1))
+    (cache_path / _KEYS_FILE).write_text(json.dumps(keys, indent=1))
     if previous and stale:
         LOGGER.info("notebook_deps: the code these use changed, re-executing: %s", stale)
     # A page is read again when the outputs it shows were made with other code: also

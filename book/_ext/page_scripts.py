@@ -1,12 +1,10 @@
-"""Sphinx extension: each script once per page, and a valid theme mode from the start.
+"""Sphinx extension: each script once per page.
 
-* sphinx-thebe and sphinx-togglebutton add their inline configuration twice per
-  page (once with no file name, once with an empty one), so pages declared
-  ``const THEBE_JS_URL`` twice and the browser reported an error. Scripts with
-  the same source and attributes are kept once.
-* The theme's head script sets the colour mode to ``""`` on a first visit, which
-  its own code then reports as an invalid mode; ``theme-mode.js`` (in ``_static``)
-  sets it to ``auto`` first.
+sphinx-thebe and sphinx-togglebutton add their inline configuration twice per page
+(once with no file name, once with an empty one), so pages declared ``const
+THEBE_JS_URL`` twice and the browser reported an error. Scripts with the same source
+and attributes are kept once. No option turns this off: Jupyter Book always loads
+both extensions, and neither has a setting for how it adds its scripts.
 """
 
 from __future__ import annotations
