@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 
 import torch
 from torch import nn
 
-from coursepkg._checks import check_nonnegative, check_positive_int, check_type
+from coursepkg._checks import check_nonnegative, check_positive_int
 
 __all__ = ["EarlyStopping"]
-
-
-def _check_step(loss: object, model: object) -> None:
-    """Check the arguments of :meth:`EarlyStopping.step`.
-
-    A loss is a real number or a one-element tensor, the forms a loss comes in.
-    """
-    one_element = isinstance(loss, torch.Tensor) and loss.numel() == 1
-    if not one_element and (isinstance(loss, bool) or not isinstance(loss, numbers.Real)):
-        raise TypeError(f"loss must be a real number, got {type(loss).__name__}")
-    check_type(model, nn.Module, "model", "torch.nn.Module")
 
 
 class EarlyStopping:
@@ -33,16 +21,23 @@ class EarlyStopping:
     patience : int
         Epochs without improvement to wait before stopping, ``>= 1``.
     min_delta : float, default 0.0
-        An improvement must lower the best loss by more than this.
+        An improvement must lower the best loss by more than this; ``>= 0``.
     restore_best : bool, default True
         When training ends, stopped early or not, load the weights of the best
         epoch back into the model.
+
+    Raises
+    ------
+    TypeError
+        If ``patience`` is not an integer or ``min_delta`` not a number.
+    ValueError
+        If ``patience < 1``, or if ``min_delta`` is negative (a worse loss would
+        count as an improvement) or not finite.
     """
 
     def __init__(self, patience: int, *, min_delta: float = 0.0, restore_best: bool = True):
         self.patience = check_positive_int(patience, "patience")
         self.min_delta = check_nonnegative(min_delta, "min_delta")
-        check_type(restore_best, bool, "restore_best", "bool")
         self.restore_best = restore_best
         self.reset()
 
@@ -56,7 +51,6 @@ class EarlyStopping:
 
     def step(self, loss: float, model: nn.Module) -> bool:
         """Record one epoch's ``loss``; return ``True`` when training should stop."""
-        _check_step(loss, model)
         self.epoch += 1
         if loss < self.best_loss - self.min_delta:
             self.best_loss, self.best_epoch, self.wait = loss, self.epoch, 0
@@ -68,6 +62,5 @@ class EarlyStopping:
 
     def restore(self, model: nn.Module) -> None:
         """Load the best weights seen into ``model`` (if ``restore_best``)."""
-        check_type(model, nn.Module, "model", "torch.nn.Module")
         if self.restore_best and self.best_state is not None:
             model.load_state_dict(self.best_state)

@@ -6,35 +6,19 @@ from collections.abc import Iterable
 
 import torch
 
-from coursepkg._checks import check_positive_int
-
 __all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "precision_recall", "sparsity"]
 
 
 def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """Return labels ``(N,)`` from logits ``(N, C)`` or from labels ``(N,)``."""
-    if not isinstance(outputs, torch.Tensor) or not isinstance(targets, torch.Tensor):
-        raise TypeError("outputs and targets must be tensors")
-    if targets.ndim != 1 or targets.is_floating_point():
+    if outputs.ndim == 1 and outputs.is_floating_point():  # one score per sample: no arg-max
+        raise ValueError("outputs must be logits of shape (N, C) or integer labels of shape (N,)")
+    preds = outputs.argmax(dim=1) if outputs.ndim == 2 else outputs
+    if preds.shape != targets.shape:  # broadcasting would silently compare every pair
         raise ValueError(
-            f"targets must be a 1-D integer tensor, got shape {tuple(targets.shape)} "
-            f"and dtype {targets.dtype}"
+            f"outputs and targets must give one label per sample, got {tuple(preds.shape)} "
+            f"predicted labels and targets of shape {tuple(targets.shape)}"
         )
-    if outputs.ndim == 2:
-        preds = outputs.argmax(dim=1)
-    elif outputs.ndim == 1 and not outputs.is_floating_point():
-        preds = outputs
-    else:
-        raise ValueError(
-            "outputs must be logits of shape (N, C) or integer labels of shape (N,), "
-            f"got shape {tuple(outputs.shape)} and dtype {outputs.dtype}"
-        )
-    if len(preds) != len(targets):
-        raise ValueError(
-            f"outputs and targets must have the same length, got {len(preds)} and {len(targets)}"
-        )
-    if len(targets) == 0:
-        raise ValueError("targets must not be empty")
     return preds
 
 
@@ -52,6 +36,12 @@ def accuracy(outputs: torch.Tensor, targets: torch.Tensor) -> float:
     -------
     float
         Accuracy in ``[0, 1]``.
+
+    Raises
+    ------
+    ValueError
+        If ``outputs`` is a 1-D float tensor (one score per sample, not logits or
+        labels), or does not give one label per target, e.g. targets of shape ``(N, 1)``.
     """
     preds = _predicted_labels(outputs, targets)
     return (preds == targets).float().mean().item()
@@ -76,15 +66,19 @@ def confusion_matrix(
     torch.Tensor
         ``(C, C)`` int64 matrix; entry ``[i, j]`` counts samples of class ``i``
         predicted as ``j``, so the diagonal holds the correct predictions.
+
+    Raises
+    ------
+    ValueError
+        As :func:`accuracy`, and if a predicted or a true label lies outside
+        ``[0, num_classes)``.
     """
-    check_positive_int(num_classes, "num_classes")
     preds = _predicted_labels(outputs, targets)
     for name, labels in (("outputs", preds), ("targets", targets)):
-        if labels.min() < 0 or labels.max() >= num_classes:
+        if labels.min() < 0 or labels.max() >= num_classes:  # bincount would count them elsewhere
             raise ValueError(
-                f"{name} must hold labels in [0, num_classes - 1] = [0, {num_classes - 1}], got "
-                "values in "
-                f"[{labels.min().item()}, {labels.max().item()}]"
+                f"{name} must hold labels in [0, num_classes - 1] = [0, {num_classes - 1}], "
+                f"got values in [{labels.min().item()}, {labels.max().item()}]"
             )
     flat = targets.long() * num_classes + preds.long()
     return torch.bincount(flat, minlength=num_classes**2).reshape(num_classes, num_classes)
@@ -110,14 +104,6 @@ def precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
     precision, recall : torch.Tensor
         Each ``(C,)`` float64.
     """
-    if not isinstance(confusion, torch.Tensor):
-        raise TypeError(f"confusion must be a tensor, got {type(confusion).__name__}")
-    if confusion.ndim != 2 or confusion.shape[0] != confusion.shape[1] or confusion.numel() == 0:
-        raise ValueError(
-            f"confusion must be a non-empty square (C, C) matrix, got {tuple(confusion.shape)}"
-        )
-    if not torch.isfinite(confusion).all() or (confusion < 0).any():
-        raise ValueError("confusion must hold finite counts >= 0")
     counts = confusion.double()
     hits = counts.diagonal()
     predicted, present = counts.sum(dim=0), counts.sum(dim=1)
@@ -127,8 +113,15 @@ def precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tenso
 
 
 def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
-    """Return ``mean((prediction − target)²)`` as a float."""
-    if prediction.shape != target.shape:  # broadcasting would silently compare every pair
+    """Return ``mean((prediction − target)²)`` as a float.
+
+    Raises
+    ------
+    ValueError
+        If the shapes differ: broadcasting, e.g. ``(N, 1)`` against ``(N,)``, would
+        silently compare every pair.
+    """
+    if prediction.shape != target.shape:
         raise ValueError(
             "prediction and target must have the same shape, "
             f"got {tuple(prediction.shape)} and {tuple(target.shape)}"

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 from torch import nn
 
-from coursepkg._checks import check_drop_probability, check_positive_int, check_type
+from coursepkg._checks import check_drop_probability
 from coursepkg.batchnorm import BatchNorm1d
 from coursepkg.dropout import Dropout
 
@@ -41,15 +41,20 @@ def mlp(
     -------
     torch.nn.Sequential
         The network; it outputs logits (no softmax).
+
+    Raises
+    ------
+    ValueError
+        If ``sizes`` holds fewer than 2 widths, or ``dropout`` is not in ``[0, 1)``.
+    TypeError
+        If ``activation`` is not a module class, e.g. an instance ``nn.ReLU()``, or
+        ``dropout`` not a number.
     """
-    if isinstance(sizes, (str, bytes)) or not isinstance(sizes, Sequence) or len(sizes) < 2:
-        raise ValueError(f"sizes must be a sequence of at least 2 widths, got {sizes!r}")
-    for i, width in enumerate(sizes):
-        check_positive_int(width, f"sizes[{i}]")
-    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):
+    if len(sizes) < 2:  # one width would build an empty network, the identity
+        raise ValueError(f"sizes must hold at least 2 widths, got {sizes!r}")
+    if not (isinstance(activation, type) and issubclass(activation, nn.Module)):  # not nn.ReLU()
         raise TypeError(f"activation must be a torch.nn.Module class, got {activation!r}")
     p = check_drop_probability(dropout, "dropout")
-    check_type(batch_norm, bool, "batch_norm", "bool")
     layers: list[nn.Module] = []
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(nn.Linear(fan_in, fan_out))

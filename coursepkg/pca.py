@@ -12,8 +12,6 @@ from typing import NamedTuple
 
 import torch
 
-from coursepkg._checks import check_positive_int
-
 __all__ = ["PCA", "pca"]
 
 
@@ -43,14 +41,14 @@ def pca(x: torch.Tensor, n_components: int = 2) -> PCA:
     -------
     PCA
         The scores, the axes, the explained variance ratios and the mean.
+
+    Raises
+    ------
+    ValueError
+        If ``n_components > min(N, D)``.
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 2 or len(x) < 2:
-        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"x must be a 2-D tensor (N, D) with N >= 2 samples, got {shape}")
-    if not torch.isfinite(x).all():
-        raise ValueError("x must be finite: it holds nan or inf")
-    k = check_positive_int(n_components, "n_components")
-    if k > min(x.shape):
+    k = n_components
+    if k > min(x.shape):  # slicing would silently return fewer axes
         raise ValueError(f"n_components must be <= min(N, D) = {min(x.shape)}, got {k}")
     x = x.double()
     mean = x.mean(dim=0)

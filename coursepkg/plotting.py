@@ -7,7 +7,6 @@ from collections.abc import Callable, Mapping
 import matplotlib.pyplot as plt
 from matplotlib.axes import Axes
 
-from coursepkg._checks import check_positive_int
 from coursepkg.training import History
 
 __all__ = ["plot_learning_curves", "plot_runs", "plot_schedules"]
@@ -22,11 +21,7 @@ _LABELS = {
 
 
 def _axes(ax: Axes | None) -> Axes:
-    if ax is None:
-        return plt.subplots(figsize=(6, 4))[1]
-    if not isinstance(ax, Axes):
-        raise TypeError(f"ax must be a matplotlib Axes, got {type(ax).__name__}")
-    return ax
+    return plt.subplots(figsize=(6, 4))[1] if ax is None else ax
 
 
 def plot_learning_curves(
@@ -50,12 +45,6 @@ def plot_learning_curves(
     matplotlib.axes.Axes
         The axes drawn on. The best epoch is marked with a dotted vertical line.
     """
-    if not isinstance(history, History):
-        raise TypeError(f"history must be a History, got {type(history).__name__}")
-    if metric not in ("loss", "acc"):
-        raise ValueError(f"metric must be 'loss' or 'acc', got {metric!r}")
-    if not history.epoch:
-        raise ValueError("history is empty: it must hold at least one epoch to plot")
     ax = _axes(ax)
     for split in ("train", "val"):
         key = f"{split}_{metric}"
@@ -99,13 +88,6 @@ def plot_runs(
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    if metric not in _LABELS:
-        raise ValueError(f"metric must be one of {sorted(_LABELS)}, got {metric!r}")
-    if not isinstance(runs, Mapping) or not runs:
-        raise ValueError("runs must be a non-empty mapping of label to History")
-    for label, history in runs.items():
-        if not isinstance(history, History):
-            raise TypeError(f"runs[{label!r}] must be a History, got {type(history).__name__}")
     ax = _axes(ax)
     for label, history in runs.items():
         ax.plot(history.epoch, getattr(history, metric), label=str(label))
@@ -141,13 +123,6 @@ def plot_schedules(
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    check_positive_int(total_steps, "total_steps")
-    if not isinstance(schedules, Mapping) or not schedules:
-        raise ValueError("schedules must be a non-empty mapping of label to schedule")
-    for label, schedule in schedules.items():
-        if not callable(schedule):
-            kind = type(schedule).__name__
-            raise TypeError(f"schedules[{label!r}] must be a callable step -> lr, got {kind}")
     ax = _axes(ax)
     steps = range(total_steps)
     for label, schedule in schedules.items():

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from coursepkg._checks import check_fraction, check_loader, check_positive_int, check_type
+from coursepkg._checks import check_loader
 from coursepkg.training import Batch, LossFn
 
 __all__ = ["RangeTest", "lr_range_test"]
@@ -51,8 +51,8 @@ class RangeTest:
         It is a *peak*: a schedule spends most steps below it, and held constant
         it may be too high (:ref:`ch-schedules` measures both).
         """
-        if isinstance(divisor, bool) or not (isinstance(divisor, (int, float)) and divisor >= 1):
-            raise ValueError(f"divisor must be a number >= 1, got {divisor!r}")
+        if not divisor >= 1:  # e.g. 0.5 meant as "half" would double the rate
+            raise ValueError(f"divisor must be >= 1, got {divisor!r}")
         return self.lr_at_minimum / divisor
 
 
@@ -70,11 +70,12 @@ def lr_range_test(
 ) -> RangeTest:
     """Train for ``num_steps`` steps with a rate rising from ``min_lr`` to ``max_lr``.
 
-    The rate grows geometrically, ``min_lr * (max_lr / min_lr) ** (i / (num_steps - 1))``,
-    cycling through ``loader`` as often as needed. The test stops early when the
-    smoothed loss exceeds ``diverge_factor`` times its minimum or is not finite.
-    The model's and the optimizer's states are restored afterwards, so the test
-    leaves no trace.
+    Smith's procedure: take one step per batch, each at a higher rate, the rates
+    growing geometrically (``numpy.geomspace(min_lr, max_lr, num_steps)``) and the
+    batches cycling through ``loader`` as often as needed; record each batch's
+    loss and its bias-corrected moving average; stop early once that average
+    exceeds ``diverge_factor`` times its minimum or is not finite. The model's and
+    the optimizer's states are restored afterwards, so the test leaves no trace.
 
     Parameters
     ----------
@@ -99,48 +100,40 @@ def lr_range_test(
     -------
     RangeTest
         The rates, the losses and where the loss was lowest.
+
+    Raises
+    ------
+    ValueError
+        If ``loader`` is empty, or unless ``0 < min_lr < max_lr`` (a range that
+        falls would record a meaningless curve).
     """
-    check_type(model, nn.Module, "model", "torch.nn.Module")
-    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     check_loader(loader, "loader")
-    if any(isinstance(lr, bool) or not isinstance(lr, (int, float)) for lr in (min_lr, max_lr)):
-        raise TypeError("min_lr and max_lr must be numbers")
-    if not 0 < min_lr < max_lr < math.inf:
-        raise ValueError(f"need 0 < min_lr < max_lr < inf, got min_lr={min_lr}, max_lr={max_lr}")
-    num_steps = check_positive_int(num_steps, "num_steps", minimum=2)
-    if check_fraction(beta, "beta") == 1:
-        raise ValueError("beta must be < 1")
-    if not (isinstance(diverge_factor, (int, float)) and diverge_factor > 1):
-        raise ValueError(f"diverge_factor must be a number > 1, got {diverge_factor!r}")
+    if not 0 < min_lr < max_lr:
+        raise ValueError(f"need 0 < min_lr < max_lr, got min_lr={min_lr}, max_lr={max_lr}")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
-    device = next(model.parameters()).device
+    device, was_training = next(model.parameters()).device, model.training
     saved_model = copy.deepcopy(model.state_dict())
     saved_optimizer = copy.deepcopy(optimizer.state_dict())
-    rates = min_lr * (max_lr / min_lr) ** (np.arange(num_steps) / (num_steps - 1))
+    rates = np.geomspace(min_lr, max_lr, num_steps)
+    batches = itertools.cycle(loader)  # as many passes as the steps need
     losses, smoothed, average, diverged = [], [], 0.0, False
-    was_training = model.training
     model.train()
     try:
-        batches = itertools.cycle(loader)
         for i, lr in enumerate(rates):
-            try:
-                x, y = next(batches)
-            except StopIteration:
-                raise ValueError("loader yielded no batches; it must not be empty") from None
-            x, y = x.to(device), y.to(device)
+            x, y = next(batches)
             for group in optimizer.param_groups:
                 group["lr"] = float(lr)
-            loss = loss_fn(model(x), y)
-            optimizer.zero_grad(set_to_none=True)
+            loss = loss_fn(model(x.to(device)), y.to(device))
+            optimizer.zero_grad()
             loss.backward()
             optimizer.step()
             losses.append(loss.item())
             average = beta * average + (1 - beta) * losses[-1]
-            smoothed.append(average / (1 - beta ** (i + 1)))
+            smoothed.append(average / (1 - beta ** (i + 1)))  # bias-corrected, as in Adam
             if not math.isfinite(smoothed[-1]) or smoothed[-1] > diverge_factor * min(smoothed):
-                diverged = True
+                diverged = True  # the loss blew up
                 break
-    finally:
+    finally:  # leave no trace
         model.load_state_dict(saved_model)
         optimizer.load_state_dict(saved_optimizer)
         model.train(was_training)

@@ -4,6 +4,12 @@ Each schedule maps an optimizer step ``t = 0, 1, 2, ...`` to a learning rate, so
 can be plotted, tested and composed without an optimizer. :func:`lambda_lr` turns
 any of them into a :class:`torch.optim.lr_scheduler.LambdaLR`. Past the end of a
 finite schedule the rate stays at its final value (PyTorch's schedulers differ there).
+
+A schedule is a plain formula and trusts its arguments: a rate that comes out
+negative or not finite is refused by :func:`lambda_lr`, where it would meet an
+optimizer. Refused here are only the settings that would divide by zero mid-run or
+quietly give another schedule: a warmup as long as the run, a one-cycle peak
+outside the run, an unknown ``anneal``.
 """
 
 from __future__ import annotations
@@ -12,8 +18,6 @@ import math
 from collections.abc import Callable
 
 import torch
-
-from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int, check_type
 
 __all__ = [
     "cosine_annealing",
@@ -27,30 +31,15 @@ __all__ = [
 Schedule = Callable[[int], float]
 
 
-def _check_step(step: object) -> int:
-    return check_positive_int(step, "step", minimum=0)
-
-
-def _check_rate(value: object, name: str) -> float:
-    if (rate := check_nonnegative(value, name)) == 0:
-        raise ValueError(f"{name} must be > 0, got {value}")
-    return rate
-
-
-def _check_decay_factor(value: object, name: str) -> float:
-    if not 0 < check_fraction(value, name):
-        raise ValueError(f"{name} must be in (0, 1], got {value}")
-    return float(value)
-
-
-def _check_min_lr(min_lr: object, base_lr: float) -> None:
-    if not check_nonnegative(min_lr, "min_lr") <= base_lr:
-        raise ValueError(f"min_lr must be <= base_lr = {base_lr}, got {min_lr}")
-
-
 def _cosine(start: float, end: float, fraction: float) -> float:
     """Go from ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
     return end + (start - end) * ((1 + math.cos(math.pi * fraction)) / 2)  # ≤ 1: never overflows
+
+
+def _check_warmup(warmup_steps: int, total_steps: int) -> None:
+    """Refuse a warmup that leaves no step for the cosine (it would divide by zero there)."""
+    if warmup_steps >= total_steps:
+        raise ValueError(f"warmup_steps must be < total_steps = {total_steps}, got {warmup_steps}")
 
 
 def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> float:
@@ -76,9 +65,6 @@ def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> fl
     float
         The learning rate at ``step``.
     """
-    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
-    step_size = check_positive_int(step_size, "step_size")
-    gamma = _check_decay_factor(gamma, "gamma")
     return base_lr * gamma ** (step // step_size)
 
 
@@ -111,10 +97,6 @@ def exponential_decay(
     float
         The learning rate at ``step``.
     """
-    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
-    decay_steps = check_positive_int(decay_steps, "decay_steps")
-    decay_rate = _check_decay_factor(decay_rate, "decay_rate")
-    check_type(staircase, bool, "staircase", "bool")
     exponent = step // decay_steps if staircase else step / decay_steps
     return base_lr * decay_rate**exponent
 
@@ -144,9 +126,6 @@ def cosine_annealing(step: int, *, base_lr: float, total_steps: int, min_lr: flo
     float
         The learning rate at ``step``.
     """
-    step, base_lr = _check_step(step), _check_rate(base_lr, "base_lr")
-    total_steps = check_positive_int(total_steps, "total_steps")
-    _check_min_lr(min_lr, base_lr)
     return _cosine(base_lr, min_lr, min(step, total_steps) / total_steps)
 
 
@@ -179,22 +158,17 @@ def warmup_cosine(
     -------
     float
         The learning rate at ``step``.
+
+    Raises
+    ------
+    ValueError
+        If ``warmup_steps >= total_steps``: no step would be left for the cosine.
     """
-    step = _check_step(step)
-    warmup_steps = check_positive_int(warmup_steps, "warmup_steps", minimum=0)
-    total_steps = check_positive_int(total_steps, "total_steps")
-    if warmup_steps >= total_steps:
-        raise ValueError(f"warmup_steps must be < total_steps = {total_steps}, got {warmup_steps}")
-    base_lr = _check_rate(base_lr, "base_lr")
-    _check_min_lr(min_lr, base_lr)
+    _check_warmup(warmup_steps, total_steps)
     if step < warmup_steps:
         return base_lr * ((step + 1) / warmup_steps)  # never above base_lr, to the last bit
-    return cosine_annealing(
-        step - warmup_steps,
-        base_lr=base_lr,
-        total_steps=total_steps - warmup_steps,
-        min_lr=min_lr,
-    )
+    t, length = step - warmup_steps, total_steps - warmup_steps
+    return cosine_annealing(t, base_lr=base_lr, total_steps=length, min_lr=min_lr)
 
 
 def one_cycle(
@@ -238,19 +212,20 @@ def one_cycle(
     -------
     float
         The learning rate at ``step``; it stays at the end rate past ``T - 1``.
+
+    Raises
+    ------
+    ValueError
+        If the peak step ``pct_start * total_steps - 1`` is not strictly between 0
+        and ``total_steps - 1`` (e.g. ``pct_start=30`` meant as a percentage), or
+        if ``anneal`` is neither ``"cos"`` nor ``"linear"``.
     """
-    step, max_lr = _check_step(step), _check_rate(max_lr, "max_lr")
-    total_steps = check_positive_int(total_steps, "total_steps", minimum=2)
-    pct_start = check_fraction(pct_start, "pct_start")
     peak_step = pct_start * total_steps - 1
     if not 0 < peak_step < total_steps - 1:
         raise ValueError(
             f"pct_start * total_steps - 1 must lie strictly between 0 and total_steps - 1 "
             f"= {total_steps - 1}, got pct_start = {pct_start}"
         )
-    for name, factor in (("div_factor", div_factor), ("final_div_factor", final_div_factor)):
-        if check_nonnegative(factor, name) < 1:
-            raise ValueError(f"{name} must be >= 1, got {factor}")
     if anneal not in ("cos", "linear"):
         raise ValueError(f"anneal must be 'cos' or 'linear', got {anneal!r}")
     start_lr, end_lr = max_lr / div_factor, max_lr / div_factor / final_div_factor
@@ -284,12 +259,17 @@ def lambda_lr(
     torch.optim.lr_scheduler.LambdaLR
         Call its ``step()`` after every ``optimizer.step()`` (``fit`` does this with
         ``scheduler_interval="step"``). On creation it sets the rate of step 0.
+
+    Raises
+    ------
+    ValueError
+        If the optimizer's learning rate is 0 (there would be no ratio to keep), or,
+        at the step where it happens, if ``schedule`` returns a rate that is negative
+        or not finite (an optimizer would take it without complaint).
     """
-    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
-    if not callable(schedule):
-        raise TypeError(f"schedule must be a callable step -> lr, got {type(schedule).__name__}")
     reference = optimizer.param_groups[0].get("initial_lr", optimizer.param_groups[0]["lr"])
-    reference = _check_rate(float(reference), "the optimizer's learning rate")
+    if not reference > 0:
+        raise ValueError(f"the optimizer's learning rate must be > 0, got {reference}")
 
     def factor(step: int) -> float:
         lr = schedule(step)

@@ -91,6 +91,12 @@ def compare(a, b) -> Comparison:
         Mean difference, its standard error, its margin in standard errors, and
         whether it is resolved (beyond 2 standard errors).
 
+    Raises
+    ------
+    ValueError
+        If ``a`` and ``b`` differ in length, ``a`` has fewer than ``MIN_SEEDS``
+        values, or a value is not finite (a diverged run).
+
     Examples
     --------
     >>> c = compare([0.91, 0.93, 0.90, 0.92, 0.94], [0.88, 0.91, 0.88, 0.90, 0.91])

@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from coursepkg._checks import check_loader, check_positive_int, check_type
+from coursepkg._checks import check_loader, check_positive_int
 from coursepkg.early_stopping import EarlyStopping
 
 __all__ = ["History", "evaluate", "fit"]
@@ -41,14 +41,9 @@ class History:
 
     def best(self, metric: str = "val_loss") -> float:
         """Return ``metric`` (e.g. ``"val_acc"``) at :attr:`best_epoch`."""
-        if metric not in _PER_EPOCH:
-            raise ValueError(f"metric must be one of {sorted(_PER_EPOCH)}, got {metric!r}")
         if self.best_epoch is None:
-            raise ValueError("the history is empty")
+            raise ValueError("the history is empty: it has no best epoch")
         return getattr(self, metric)[self.best_epoch - 1]
-
-
-_PER_EPOCH = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr")
 
 
 def _model_device(model: nn.Module) -> torch.device:
@@ -121,8 +116,14 @@ def evaluate(model: nn.Module, loader: Iterable[Batch], loss_fn: LossFn | None =
     dict
         ``{"loss": float, "acc": float}``, named as in :class:`History`; ``acc`` is
         ``nan`` for regression targets.
+
+    Raises
+    ------
+    TypeError
+        If ``loader`` is not an iterable of batches.
+    ValueError
+        If ``loader`` is empty.
     """
-    check_type(model, nn.Module, "model", "torch.nn.Module")
     check_loader(loader, "loader")
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     was_training = model.training
@@ -189,35 +190,38 @@ def fit(
     -------
     History
         The per-epoch record.
+
+    Raises
+    ------
+    TypeError
+        If ``epochs`` is not an integer, a loader not an iterable of batches, or
+        ``scheduler`` not a :mod:`torch.optim.lr_scheduler` scheduler (e.g. a
+        schedule function not wrapped by :func:`~coursepkg.schedules.lambda_lr`).
+    ValueError
+        If ``epochs < 1``; if a loader is empty, or yields no batch in some epoch
+        (an iterator is spent after one pass); if ``early_stopping`` is given
+        without ``val_loader``; if ``scheduler_interval`` is neither ``"epoch"`` nor
+        ``"step"``, or is ``"step"`` with ``ReduceLROnPlateau``.
     """
     check_positive_int(epochs, "epochs")
-    check_type(model, nn.Module, "model", "torch.nn.Module")
-    check_type(optimizer, torch.optim.Optimizer, "optimizer", "torch.optim.Optimizer")
     check_loader(train_loader, "train_loader")
     if val_loader is not None:
         check_loader(val_loader, "val_loader")
-    if early_stopping is not None and not isinstance(early_stopping, EarlyStopping):
-        kind = type(early_stopping).__name__
-        raise TypeError(f"early_stopping must be an EarlyStopping, got {kind}")
     if early_stopping is not None and val_loader is None:
         raise ValueError("early_stopping needs a val_loader to watch")
-    if scheduler is not None and not isinstance(
-        scheduler,
-        (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau),
-    ):
-        kind = type(scheduler).__name__
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        kind = type(scheduler).__name__  # e.g. a schedule function not wrapped by lambda_lr
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler scheduler, got {kind}")
-    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     if scheduler_interval not in ("epoch", "step"):
         raise ValueError(
             f"scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}"
         )
+    plateau = isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     if plateau and scheduler_interval == "step":
         raise ValueError(
             "scheduler_interval must be 'epoch' with ReduceLROnPlateau, which watches an "
             "epoch's loss"
         )
-    check_type(progress, bool, "progress", "bool")
     per_step = scheduler if scheduler_interval == "step" else None
     loss_fn = nn.functional.cross_entropy if loss_fn is None else loss_fn
     device = _model_device(model)

@@ -53,19 +53,11 @@ def test_early_stopping_reset_forgets_the_previous_run():
     assert stopper.step(5.0, model) is False  # the first loss of a new run is an improvement
 
 
-@pytest.mark.parametrize(
-    ("args", "kwargs", "error", "name"),
-    [
-        ((0,), {}, ValueError, "patience"),
-        ((-2,), {}, ValueError, "patience"),
-        ((1.5,), {}, TypeError, "patience"),
-        ((None,), {}, TypeError, "patience"),
-        ((3,), {"min_delta": -0.1}, ValueError, "min_delta"),
-        ((3,), {"min_delta": math.nan}, ValueError, "min_delta"),
-        ((3,), {"min_delta": "0"}, TypeError, "min_delta"),
-        ((3,), {"min_delta": math.inf}, ValueError, "min_delta"),
-    ],
-)
-def test_early_stopping_rejects_bad_arguments(args, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        EarlyStopping(*args, **kwargs)
+def test_early_stopping_rejects_a_patience_below_one():
+    with pytest.raises(ValueError, match="patience must be >= 1"):
+        EarlyStopping(0)
+
+
+def test_early_stopping_rejects_a_negative_min_delta():
+    with pytest.raises(ValueError, match="min_delta must be a finite number >= 0"):
+        EarlyStopping(3, min_delta=-0.1)  # a worse loss would count as an improvement

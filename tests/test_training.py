@@ -66,12 +66,6 @@ def test_history_best_of_an_empty_history_raises():
         History().best()
 
 
-def test_history_best_rejects_an_unknown_metric():
-    history = History(epoch=[1], val_loss=[1.0], best_epoch=1)
-    with pytest.raises(ValueError, match="metric"):
-        history.best("val_los")
-
-
 # --- evaluate ---------------------------------------------------------------------------
 
 
@@ -81,7 +75,7 @@ def test_evaluate_equals_cross_entropy_and_accuracy_on_the_whole_set(linear, blo
     with torch.no_grad():
         logits = linear(x)
     assert result["loss"] == pytest.approx(F.cross_entropy(logits, y).item(), rel=1e-6)
-    assert result["accuracy"] == pytest.approx(accuracy(logits, y), abs=1e-6)
+    assert result["acc"] == pytest.approx(accuracy(logits, y), abs=1e-6)
 
 
 @pytest.mark.parametrize("training", [True, False])
@@ -102,17 +96,12 @@ def test_evaluate_with_a_regression_loss_gives_nan_accuracy(blobs):
     result = evaluate(model, make_loader(x, target, batch_size=32, shuffle=False), F.mse_loss)
     with torch.no_grad():
         assert result["loss"] == pytest.approx(F.mse_loss(model(x), target).item(), rel=1e-6)
-    assert math.isnan(result["accuracy"])
+    assert math.isnan(result["acc"])
 
 
 def test_evaluate_rejects_an_empty_loader(linear):
-    with pytest.raises(ValueError, match="loader"):
+    with pytest.raises(ValueError, match="loader is empty"):
         evaluate(linear, [])
-
-
-def test_evaluate_rejects_a_non_module(blobs):
-    with pytest.raises(TypeError, match="model"):
-        evaluate("model", [blobs])
 
 
 # --- fit --------------------------------------------------------------------------------
@@ -153,7 +142,7 @@ def test_fit_with_zero_learning_rate_records_the_evaluated_loss(linear, blob_loa
     optimizer = torch.optim.SGD(linear.parameters(), lr=0.0)
     history = fit(linear, train, epochs=3, optimizer=optimizer, progress=False)
     assert history.train_loss == pytest.approx([expected["loss"]] * 3, rel=1e-6)
-    assert history.train_acc == pytest.approx([expected["accuracy"]] * 3, abs=1e-9)
+    assert history.train_acc == pytest.approx([expected["acc"]] * 3, abs=1e-9)
     assert torch.equal(_params(linear), before)
 
 
@@ -329,47 +318,29 @@ def fit_kwargs(linear, blob_loaders):
     }
 
 
-@pytest.mark.parametrize(
-    ("override", "error", "name"),
-    [
-        ({"epochs": 0}, ValueError, "epochs"),
-        ({"epochs": -3}, ValueError, "epochs"),
-        ({"epochs": 2.0}, TypeError, "epochs"),
-        ({"epochs": True}, TypeError, "epochs"),
-        ({"epochs": None}, TypeError, "epochs"),
-        ({"model": "model"}, TypeError, "model"),
-        ({"model": nn.Linear}, TypeError, "model"),
-        ({"optimizer": "sgd"}, TypeError, "optimizer"),
-        ({"optimizer": None}, TypeError, "optimizer"),
-        ({"early_stopping": EarlyStopping(2)}, ValueError, "val_loader"),
-        ({"train_loader": []}, ValueError, "empty"),
-    ],
-)
-def test_fit_rejects_bad_arguments(fit_kwargs, override, error, name):
-    with pytest.raises(error, match=name):
-        fit(**{**fit_kwargs, **override})
+def test_fit_rejects_zero_epochs(fit_kwargs):
+    with pytest.raises(ValueError, match="epochs must be >= 1"):
+        fit(**{**fit_kwargs, "epochs": 0})
 
 
-@pytest.mark.parametrize(
-    ("override", "error", "name"),
-    [
-        ({"train_loader": []}, ValueError, "train_loader"),
-        ({"train_loader": iter([])}, ValueError, "train_loader"),
-        ({"train_loader": None}, TypeError, "train_loader"),
-        (
-            {"early_stopping": 3, "val_loader": [(torch.zeros(1, 4), torch.zeros(1).long())]},
-            TypeError,
-            "early_stopping",
-        ),
-    ],
-)
-def test_fit_names_the_bad_loader_or_stopper(fit_kwargs, override, error, name):
-    with pytest.raises(error, match=name):
-        fit(**{**fit_kwargs, **override})
+def test_fit_rejects_early_stopping_without_a_val_loader(fit_kwargs):
+    with pytest.raises(ValueError, match="early_stopping needs a val_loader"):
+        fit(**fit_kwargs, early_stopping=EarlyStopping(2))
+
+
+def test_fit_rejects_an_empty_train_loader(fit_kwargs):
+    with pytest.raises(ValueError, match="train_loader is empty"):
+        fit(**{**fit_kwargs, "train_loader": []})
+
+
+def test_fit_names_a_train_loader_spent_after_one_epoch(fit_kwargs):
+    one_pass = iter(fit_kwargs["train_loader"])  # an iterator, not a loader
+    with pytest.raises(ValueError, match="train_loader yielded no batches"):
+        fit(**{**fit_kwargs, "train_loader": one_pass, "epochs": 2})
 
 
 def test_fit_rejects_an_empty_val_loader_before_training(fit_kwargs):
     before = _params(fit_kwargs["model"])
-    with pytest.raises(ValueError, match="val_loader"):
+    with pytest.raises(ValueError, match="val_loader is empty"):
         fit(**fit_kwargs, val_loader=[])
     assert torch.equal(_params(fit_kwargs["model"]), before)

@@ -221,7 +221,7 @@ def test_plateau_watches_the_training_loss_without_validation_data():
 
 
 def test_plateau_with_step_interval_is_refused():
-    with pytest.raises(ValueError, match="scheduler_interval"):
+    with pytest.raises(ValueError, match="must be 'epoch' with ReduceLROnPlateau"):
         frozen_fit(0.1, [1.0], _plateau, epochs=1, scheduler_interval="step")
 
 
@@ -232,19 +232,18 @@ def _params(model):
     return torch.cat([p.detach().flatten() for p in model.parameters()])
 
 
-@pytest.mark.parametrize("interval", ["batch", "Step", "epochs", "", None, 1])
-def test_bad_scheduler_interval_is_refused_before_training(linear, blob_loaders, interval):
+def test_bad_scheduler_interval_is_refused_before_training(linear, blob_loaders):
     train, _ = blob_loaders
     optimizer = torch.optim.SGD(linear.parameters(), lr=0.1)
     before = _params(linear).clone()
-    with pytest.raises(ValueError, match="scheduler_interval"):
+    with pytest.raises(ValueError, match="scheduler_interval must be 'epoch' or 'step'"):
         fit(
             linear,
             train,
             epochs=1,
             optimizer=optimizer,
             scheduler=lambda_lr(optimizer, SCHEDULE),
-            scheduler_interval=interval,
+            scheduler_interval="batch",  # would otherwise step once per epoch, silently
             progress=False,
         )
     assert torch.equal(_params(linear), before)
@@ -260,13 +259,10 @@ def test_scheduler_interval_alone_is_accepted(linear, blob_loaders, interval):
     assert history.lr == [0.1]
 
 
-@pytest.mark.parametrize(
-    "scheduler", [object(), "cosine", 0.1, SCHEDULE, torch.optim.SGD([nn.Parameter(torch.ones(1))])]
-)
-def test_a_non_scheduler_is_refused(linear, blob_loaders, scheduler):
+def test_a_schedule_not_wrapped_by_lambda_lr_is_refused_before_training(linear, blob_loaders):
     train, _ = blob_loaders
     optimizer = torch.optim.SGD(linear.parameters(), lr=0.1)
     before = _params(linear).clone()
-    with pytest.raises(TypeError, match="scheduler"):
-        fit(linear, train, epochs=1, optimizer=optimizer, scheduler=scheduler, progress=False)
+    with pytest.raises(TypeError, match="scheduler must be a torch"):
+        fit(linear, train, epochs=1, optimizer=optimizer, scheduler=SCHEDULE, progress=False)
     assert torch.equal(_params(linear), before)
