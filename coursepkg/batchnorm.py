@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int, check_type
+from coursepkg._checks import check_fraction, check_nonnegative
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "normalize"]
 
@@ -28,32 +28,10 @@ def normalize(
     ``eps_inside_root=False`` computes ``(x − mean) / (√var + ε)`` instead, the
     formula of one of the course's source documents, to measure the difference.
     """
-    eps = _check_normalize_arguments(x, mean, var, eps, eps_inside_root)
     shape = (1, -1) + (1,) * (x.ndim - 2)  # broadcast (C,) over (N, C, ...)
     mean, var = mean.view(shape), var.view(shape)
     scale = torch.sqrt(var + eps) if eps_inside_root else torch.sqrt(var) + eps
     return (x - mean) / scale
-
-
-def _check_normalize_arguments(
-    x: object, mean: object, var: object, eps: object, eps_inside_root: object
-) -> float:
-    """Check the arguments of :func:`normalize`; return ``eps`` as a float."""
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        kind = x.dtype if isinstance(x, torch.Tensor) else type(x).__name__
-        raise TypeError(f"x must be a floating-point tensor (N, C, ...), got {kind}")
-    if x.ndim < 2:
-        raise ValueError(f"x must have shape (N, C, ...), got {tuple(x.shape)}")
-    for name, statistic in (("mean", mean), ("var", var)):
-        if not isinstance(statistic, torch.Tensor):
-            kind = type(statistic).__name__
-            raise TypeError(f"{name} must be a tensor of shape (C,), got {kind}")
-        if statistic.shape != x.shape[1:2]:
-            raise ValueError(
-                f"{name} must have shape (C,) = ({x.shape[1]},), got {tuple(statistic.shape)}"
-            )
-    check_type(eps_inside_root, bool, "eps_inside_root", "bool")
-    return check_nonnegative(eps, "eps")
 
 
 class _BatchNorm(nn.Module):
@@ -66,10 +44,9 @@ class _BatchNorm(nn.Module):
         self, num_features: int, *, eps: float = 1e-5, momentum: float = 0.1, affine: bool = True
     ):
         super().__init__()
-        self.num_features = check_positive_int(num_features, "num_features")
+        self.num_features = num_features
         self.eps = check_nonnegative(eps, "eps")
         self.momentum = check_fraction(momentum, "momentum")
-        check_type(affine, bool, "affine", "bool")
         self.affine = affine
         if affine:
             self.weight = nn.Parameter(torch.ones(num_features))  # γ
@@ -82,29 +59,32 @@ class _BatchNorm(nn.Module):
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
 
     def _check_input(self, x: torch.Tensor) -> None:
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(f"x must be a tensor of shape {self._shapes}, got {type(x).__name__}")
-        if not x.is_floating_point():
-            raise TypeError(f"x must be a floating-point tensor, got {x.dtype}")
-        if x.ndim not in self._ranks:
-            raise ValueError(f"x must have shape {self._shapes}, got {x.ndim} dimensions")
-        if x.shape[1] != self.num_features:
+        # Both would otherwise fail silently: a wrong shape broadcasts against the (C,)
+        # statistics, and a single value per channel has variance 0 (and n − 1 = 0).
+        if x.ndim not in self._ranks or x.shape[1] != self.num_features:
             raise ValueError(
-                f"x must have {self.num_features} channels (dimension 1), "
-                f"got shape {tuple(x.shape)}"
+                f"x must have shape {self._shapes} with C = {self.num_features}, "
+                f"got {tuple(x.shape)}"
+            )
+        if self.training and x.numel() // self.num_features < 2:
+            raise ValueError(
+                "x must have more than 1 value per channel in training, to compute a "
+                f"variance, got shape {tuple(x.shape)}"
             )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Normalize with batch statistics in training, running statistics in evaluation."""
+        """Normalize with batch statistics in training, running statistics in evaluation.
+
+        Raises
+        ------
+        ValueError
+            If ``x`` is not ``(N, C, ...)`` of the layer's rank with ``C = num_features``,
+            or, in training, has a single value per channel (a variance of 0).
+        """
         self._check_input(x)
         if self.training:
             dims = [0, *range(2, x.ndim)]  # every dimension but the channel
             n = x.numel() // self.num_features  # values per channel
-            if n < 2:
-                raise ValueError(
-                    "x must have more than 1 value per channel in training, to compute a "
-                    f"variance, got shape {tuple(x.shape)}"
-                )
             mean = x.mean(dim=dims)  # (C,)
             var = x.var(dim=dims, correction=0)  # (C,) biased: what normalizes the batch
             with torch.no_grad():  # the running variance is unbiased: n/(n − 1)

@@ -12,17 +12,13 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from coursepkg._checks import check_drop_probability, check_type
+from coursepkg._checks import check_drop_probability
 
 __all__ = ["Dropout", "dropout"]
 
 
 def dropout(
-    x: torch.Tensor,
-    p: float,
-    *,
-    training: bool = True,
-    generator: torch.Generator | None = None,
+    x: torch.Tensor, p: float, *, training: bool = True, generator: torch.Generator | None = None
 ) -> torch.Tensor:
     """Zero each element of ``x`` with probability ``p`` and scale the rest by ``1/(1 − p)``.
 
@@ -42,21 +38,19 @@ def dropout(
     torch.Tensor
         ``x · m / (1 − p)`` with ``m ~ Bernoulli(1 − p)`` element-wise; gradients
         flow only through the kept elements, scaled by ``1/(1 − p)``.
+
+    Raises
+    ------
+    ValueError
+        If ``p`` is not in ``[0, 1)``: ``p = 1`` would divide by zero.
+    TypeError
+        If ``p`` is not a real number.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("x must be a floating-point tensor")
-    p = check_drop_probability(p)
-    _check_options(training, generator)
+    check_drop_probability(p)
     if not training or p == 0:
         return x
     keep = torch.rand(x.shape, generator=generator, device=x.device) >= p  # P(keep) = 1 − p
     return x * keep / (1 - p)
-
-
-def _check_options(training: object, generator: object) -> None:
-    check_type(training, bool, "training", "bool")
-    if generator is not None:
-        check_type(generator, torch.Generator, "generator", "torch.Generator")
 
 
 class Dropout(nn.Module):
@@ -65,7 +59,7 @@ class Dropout(nn.Module):
     Parameters
     ----------
     p : float, default 0.5
-        Drop probability in ``[0, 1)``.
+        Drop probability in ``[0, 1)``, checked here as in :func:`dropout`.
     """
 
     def __init__(self, p: float = 0.5):

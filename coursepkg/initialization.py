@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 import torch
 from torch import nn
 
-from coursepkg._checks import check_nonnegative, check_type
-
 __all__ = [
     "LayerStats",
     "calculate_gain",
@@ -36,9 +34,6 @@ def calculate_gain(nonlinearity: str) -> float:
     ``relu``: √2, because a ReLU keeps half of a symmetric input's second moment;
     ``tanh``: 5/3, PyTorch's choice; ``linear`` and ``sigmoid``: 1.
     """
-    if not isinstance(nonlinearity, str):
-        kind = type(nonlinearity).__name__
-        raise TypeError(f"nonlinearity must be a str, one of {sorted(_GAINS)}, got {kind}")
     if nonlinearity not in _GAINS:
         raise ValueError(f"nonlinearity must be one of {sorted(_GAINS)}, got {nonlinearity!r}")
     return _GAINS[nonlinearity]
@@ -50,37 +45,33 @@ def fan_in_and_fan_out(tensor: torch.Tensor) -> tuple[int, int]:
     For a linear weight ``(out, in)`` they are ``in`` and ``out``; for a
     convolution each is multiplied by the kernel's size (the receptive field):
     every output sums ``in × k_h × k_w`` products.
+
+    Raises
+    ------
+    ValueError
+        If ``tensor`` has fewer than 2 dimensions, e.g. a bias.
     """
-    if not isinstance(tensor, torch.Tensor):
-        raise TypeError(f"tensor must be a tensor, got {type(tensor).__name__}")
+    _check_weight(tensor)
+    n_out, n_in, *kernel = tensor.shape
+    receptive_field = math.prod(kernel)  # 1 for a linear weight
+    return n_in * receptive_field, n_out * receptive_field
+
+
+def _check_weight(tensor: torch.Tensor) -> None:
+    # A bias is the likely mistake; unpacking its shape would fail without a word of fans.
     if tensor.ndim < 2:
         raise ValueError(
-            "tensor must have at least 2 dimensions (out, in, *kernel) to have "
-            f"fans, got shape {tuple(tensor.shape)}"
+            "tensor must have at least 2 dimensions (out, in, *kernel) to have fans, "
+            f"got shape {tuple(tensor.shape)}: a bias has none"
         )
-    if tensor.numel() == 0:
-        raise ValueError(f"tensor must not be empty, got shape {tuple(tensor.shape)}")
-    receptive_field = math.prod(tensor.shape[2:])  # 1 for a linear weight
-    return tensor.shape[1] * receptive_field, tensor.shape[0] * receptive_field
 
 
-def _weight_fans(tensor: torch.Tensor) -> tuple[int, int]:
-    """Return the fans of a weight that can be filled: a floating-point one."""
-    fans = fan_in_and_fan_out(tensor)
-    if not tensor.is_floating_point():
-        raise TypeError(f"tensor must be a floating-point tensor to fill, got {tensor.dtype}")
-    return fans
-
-
-def _check_gain(gain: float, tensor: torch.Tensor) -> float:
-    gain = check_nonnegative(gain, "gain")
-    if gain == 0:
-        raise ValueError("gain must be > 0, got 0")
-    # The scale is at most gain·√3: keep it, and the values drawn, representable.
-    largest = torch.finfo(tensor.dtype).max / 2
-    if gain > largest:
-        raise ValueError(f"gain must be <= {largest:.3g} for a {tensor.dtype} tensor, got {gain}")
-    return gain
+def _fan(tensor: torch.Tensor, mode: str) -> int:
+    """Return the fan that ``mode`` names."""
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    return fan_in if mode == "fan_in" else fan_out
 
 
 def xavier_uniform_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
@@ -88,8 +79,8 @@ def xavier_uniform_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
 
     Its standard deviation ``a/√3`` equals :func:`xavier_normal_`'s.
     """
-    fan_in, fan_out = _weight_fans(tensor)
-    bound = _check_gain(gain, tensor) * math.sqrt(6.0 / (fan_in + fan_out))
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     with torch.no_grad():
         return tensor.uniform_(-bound, bound)
 
@@ -99,18 +90,10 @@ def xavier_normal_(tensor: torch.Tensor, *, gain: float = 1.0) -> torch.Tensor:
 
     Glorot's compromise between keeping the forward and the backward variance.
     """
-    fan_in, fan_out = _weight_fans(tensor)
-    std = _check_gain(gain, tensor) * math.sqrt(2.0 / (fan_in + fan_out))
+    fan_in, fan_out = fan_in_and_fan_out(tensor)
+    std = gain * math.sqrt(2.0 / (fan_in + fan_out))
     with torch.no_grad():
         return tensor.normal_(0.0, std)
-
-
-def _kaiming_std(tensor: torch.Tensor, nonlinearity: str, mode: str) -> float:
-    if mode not in ("fan_in", "fan_out"):
-        raise ValueError(f"mode must be 'fan_in' or 'fan_out', got {mode!r}")
-    fan_in, fan_out = _weight_fans(tensor)
-    fan = fan_in if mode == "fan_in" else fan_out
-    return calculate_gain(nonlinearity) / math.sqrt(fan)  # √2/√fan for ReLU
 
 
 def kaiming_normal_(
@@ -120,7 +103,7 @@ def kaiming_normal_(
 
     ``mode="fan_in"`` keeps the forward pass's variance, ``"fan_out"`` the backward pass's.
     """
-    std = _kaiming_std(tensor, nonlinearity, mode)
+    std = calculate_gain(nonlinearity) / math.sqrt(_fan(tensor, mode))  # √2/√fan for ReLU
     with torch.no_grad():
         return tensor.normal_(0.0, std)
 
@@ -129,7 +112,7 @@ def kaiming_uniform_(
     tensor: torch.Tensor, *, nonlinearity: str = "relu", mode: str = "fan_in"
 ) -> torch.Tensor:
     """Fill with ``U(−√3·σ, √3·σ)``: the same std as :func:`kaiming_normal_`."""
-    bound = math.sqrt(3.0) * _kaiming_std(tensor, nonlinearity, mode)
+    bound = math.sqrt(3.0) * calculate_gain(nonlinearity) / math.sqrt(_fan(tensor, mode))
     with torch.no_grad():
         return tensor.uniform_(-bound, bound)
 
@@ -147,23 +130,6 @@ class LayerStats:
     """Each watched layer's output, detached, for histograms."""
 
 
-def _check_statistics_arguments(model: object, x: object, y: object, layer_type: object) -> None:
-    check_type(model, nn.Module, "model", "torch.nn.Module")
-    if not (isinstance(layer_type, type) and issubclass(layer_type, nn.Module)):
-        raise TypeError(f"layer_type must be a torch.nn.Module class, got {layer_type!r}")
-    check_type(x, torch.Tensor, "x", "tensor")
-    if not isinstance(y, torch.Tensor) or y.is_floating_point() or y.dtype == torch.bool:
-        kind = y.dtype if isinstance(y, torch.Tensor) else type(y).__name__
-        raise TypeError(f"y must be a tensor of integer class labels, got {kind}")
-    if y.ndim != 1:
-        raise ValueError(f"y must be 1-D, one label per sample, got shape {tuple(y.shape)}")
-    if x.ndim == 0 or len(x) != len(y) or len(y) == 0:
-        raise ValueError(
-            f"x and y must hold the same number >= 1 of samples, got shapes "
-            f"{tuple(x.shape)} and {tuple(y.shape)}"
-        )
-
-
 def layer_statistics(
     model: nn.Module, x: torch.Tensor, y: torch.Tensor, *, layer_type: type[nn.Module] = nn.Linear
 ) -> LayerStats:
@@ -174,7 +140,6 @@ def layer_statistics(
     of the cross-entropy loss, the gradient norm of each such layer's weight is
     read. The model's gradients are zeroed afterwards.
     """
-    _check_statistics_arguments(model, x, y, layer_type)
     layers = [(name, m) for name, m in model.named_modules() if isinstance(m, layer_type)]
     if not layers:
         raise ValueError(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import torch
 
-from coursepkg._checks import check_fraction, check_nonnegative, check_positive_int
+from coursepkg._checks import check_fraction, check_nonnegative
 from coursepkg.penalties import soft_threshold_
 
 __all__ = [
@@ -27,39 +27,18 @@ __all__ = [
 ]
 
 
-def _check_problem(x: torch.Tensor, y: torch.Tensor) -> None:
-    if not isinstance(x, torch.Tensor) or not isinstance(y, torch.Tensor):
-        raise TypeError("x and y must be tensors")
-    if x.ndim != 2 or y.ndim != 1 or len(x) != len(y) or len(y) == 0 or x.shape[1] == 0:
-        raise ValueError(
-            f"x must be (n, d) and y (n,) with n, d >= 1, got shapes "
-            f"{tuple(x.shape)} and {tuple(y.shape)}"
-        )
-    if not (x.is_floating_point() and y.dtype == x.dtype):
-        raise TypeError(f"x and y must share a floating-point dtype, got {x.dtype} and {y.dtype}")
-
-
-def _check_w(w: object, x: torch.Tensor, name: str) -> torch.Tensor:
-    if not isinstance(w, torch.Tensor) or w.shape != (x.shape[1],) or w.dtype != x.dtype:
-        shape = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-        raise ValueError(f"{name} must be a {x.dtype} tensor of shape ({x.shape[1]},), got {shape}")
-    return w
-
-
-def _start(x: torch.Tensor, w0: torch.Tensor | None) -> torch.Tensor:
-    if w0 is None:
-        return x.new_zeros(x.shape[1])
-    if not isinstance(w0, torch.Tensor) or w0.shape != (x.shape[1],):
-        raise ValueError(f"w0 must be a tensor of shape ({x.shape[1]},)")
-    return w0.detach().clone().to(x.dtype)
+def _check_shapes(x: torch.Tensor, y: torch.Tensor, w: torch.Tensor | None, name: str) -> None:
+    """Refuse a column y (n, 1) or w (d, 1): ``x @ w − y`` would broadcast to (n, n) silently."""
+    if x.ndim != 2 or y.shape != x.shape[:1] or (w is not None and w.shape != x.shape[1:]):
+        shapes = ", ".join(str(tuple(t.shape)) for t in (x, y, w) if t is not None)
+        raise ValueError(f"x must be (n, d), y (n,) and {name} (d,), got shapes {shapes}")
 
 
 def elastic_net_objective(
     x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, *, alpha: float, l1_ratio: float = 1.0
 ) -> float:
     """Return ``J(w)`` of the module docstring."""
-    _check_problem(x, y)
-    _check_w(w, x, "w")
+    _check_shapes(x, y, w, "w")
     alpha = check_nonnegative(alpha, "alpha")
     rho = check_fraction(l1_ratio, "l1_ratio")
     residual = y - x @ w  # (n,)
@@ -72,10 +51,6 @@ def lipschitz_constant(x: torch.Tensor) -> float:
 
     A step size of ``1/L`` makes proximal gradient descent converge.
     """
-    if not isinstance(x, torch.Tensor) or not x.is_floating_point():
-        raise TypeError("x must be a floating-point tensor")
-    if x.ndim != 2 or x.numel() == 0:
-        raise ValueError(f"x must be a non-empty (n, d) matrix, got shape {tuple(x.shape)}")
     return float(torch.linalg.eigvalsh(x.T @ x / len(x)).max())
 
 
@@ -112,13 +87,12 @@ def proximal_gradient(
     torch.Tensor
         The iterates, shape ``(steps + 1, d)``; the last row is the solution.
     """
-    _check_problem(x, y)
+    _check_shapes(x, y, w0, "w0")
     alpha = check_nonnegative(alpha, "alpha")
     rho = check_fraction(l1_ratio, "l1_ratio")
-    check_positive_int(steps, "steps")
     lipschitz = lipschitz_constant(x)
     step = 1.0 / lipschitz if lipschitz > 0 else 1.0  # x = 0: only the penalty is left
-    w = _start(x, w0)
+    w = x.new_zeros(x.shape[1]) if w0 is None else w0.detach().clone()
     path = [w.clone()]
     for _ in range(steps):
         gradient = x.T @ (x @ w - y) / len(y)  # (d,)
@@ -149,11 +123,10 @@ def subgradient_descent(
     torch.Tensor
         The iterates, shape ``(steps + 1, d)``; the last row is the final point.
     """
-    _check_problem(x, y)
+    _check_shapes(x, y, w0, "w0")
     alpha = check_nonnegative(alpha, "alpha")
     lr = check_nonnegative(lr, "lr")
-    check_positive_int(steps, "steps")
-    w = _start(x, w0)
+    w = x.new_zeros(x.shape[1]) if w0 is None else w0.detach().clone()
     path = [w.clone()]
     for _ in range(steps):
         gradient = x.T @ (x @ w - y) / len(y) + alpha * torch.sign(w)  # (d,)

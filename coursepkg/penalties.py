@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from coursepkg._checks import check_fraction, check_nonnegative, check_type
+from coursepkg._checks import check_fraction, check_nonnegative
 
 __all__ = [
     "WeightPenalty",
@@ -25,21 +25,17 @@ __all__ = [
 ]
 
 
-def _tensors(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
-    """Materialize ``params`` (often a generator) and check it holds tensors."""
-    if isinstance(params, torch.Tensor):
-        return [params]
-    try:
-        tensors = list(params)
-    except TypeError as error:
-        raise TypeError(
-            f"params must be an iterable of tensors, got {type(params).__name__}"
-        ) from error
+def _tensor_list(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Materialize ``params`` (often a generator), refusing an empty one.
+
+    An exhausted generator, e.g. a ``model.parameters()`` already given to the
+    optimizer, would otherwise give a penalty of 0 without a word.
+    """
+    tensors = [params] if isinstance(params, torch.Tensor) else list(params)
     if not tensors:
-        raise ValueError("params must hold at least one tensor")
-    for i, t in enumerate(tensors):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"params[{i}] must be a tensor, got {type(t).__name__}")
+        raise ValueError(
+            "params holds no tensor: an exhausted generator? Call model.parameters() again"
+        )
     return tensors
 
 
@@ -48,7 +44,7 @@ def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
     Its gradient is ``sign(w)``: the same size for every non-zero weight.
     """
-    return sum(t.abs().sum() for t in _tensors(params))
+    return sum(t.abs().sum() for t in _tensor_list(params))
 
 
 def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -56,7 +52,7 @@ def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
     Its gradient is ``2w``: proportional to each weight.
     """
-    return sum(t.square().sum() for t in _tensors(params))
+    return sum(t.square().sum() for t in _tensor_list(params))
 
 
 def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> torch.Tensor:
@@ -66,7 +62,7 @@ def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> t
     :cite:p:`zou2005regularization`.
     """
     rho = check_fraction(l1_ratio, "l1_ratio")
-    tensors = _tensors(params)
+    tensors = _tensor_list(params)
     return rho * l1_penalty(tensors) + (1 - rho) * l2_penalty(tensors)
 
 
@@ -130,11 +126,9 @@ def soft_threshold_(tensor: torch.Tensor, threshold: float) -> torch.Tensor:
     torch.Tensor
         ``tensor`` itself.
     """
-    if not isinstance(tensor, torch.Tensor) or not tensor.is_floating_point():
-        raise TypeError("tensor must be a floating-point tensor")
     t = check_nonnegative(threshold, "threshold")
     with torch.no_grad():
-        magnitude = (tensor.abs() - t).clamp_min_(0.0)
+        magnitude = tensor.abs().sub_(t).clamp_min_(0.0)  # max(|w| − t, 0)
         return tensor.copy_(tensor.sign() * magnitude)
 
 
@@ -152,7 +146,6 @@ def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[n
     tuple of list
         ``(decay, no_decay)``: two lists of parameters.
     """
-    check_type(model, nn.Module, "model", "torch.nn.Module")
     decay, no_decay = [], []
     for p in model.parameters():
         if p.requires_grad:
@@ -165,7 +158,6 @@ def decay_param_groups(model: nn.Module, *, weight_decay: float) -> list[dict]:
 
     Usage: ``torch.optim.AdamW(decay_param_groups(model, weight_decay=0.05), lr=1e-3)``.
     """
-    weight_decay = check_nonnegative(weight_decay, "weight_decay")
     decay, no_decay = split_decay_parameters(model)
     return [
         {"params": decay, "weight_decay": weight_decay},

@@ -88,14 +88,6 @@ def test_training_output_and_gradients_equal_torch(cls, shape, eps):
         assert x_ours.grad.abs().max() > 1e-3
 
 
-@pytest.mark.parametrize("cls", [BatchNorm1d, BatchNorm2d])
-def test_the_random_affine_parameters_matter(cls):
-    shape = (4, 3) if cls is BatchNorm1d else (4, 3, 2, 2)
-    ours, _ = _pair(cls, 3)
-    plain = cls(3).double()
-    assert not torch.allclose(ours(_batch(shape)), plain(_batch(shape)))
-
-
 # --- known answer -------------------------------------------------------------------------
 
 
@@ -130,10 +122,13 @@ def test_normalized_output_has_mean_zero_and_variance_var_over_var_plus_eps(cls,
 
 def test_running_statistics_by_hand():
     layer = BatchNorm1d(1, momentum=0.1).double()
-    layer(torch.tensor([[1.0], [3.0]], dtype=torch.float64))  # mean 2, unbiased variance 2
+    x = torch.tensor([[1.0], [3.0]], dtype=torch.float64, requires_grad=True)
+    layer(x)  # mean 2, unbiased variance 2
     torch.testing.assert_close(layer.running_mean, torch.tensor([0.2], dtype=torch.float64))
     torch.testing.assert_close(layer.running_var, torch.tensor([0.9 + 0.2], dtype=torch.float64))
     assert layer.num_batches_tracked.item() == 1
+    assert not layer.running_mean.requires_grad  # no gradient flows into the statistics
+    assert not layer.running_var.requires_grad
 
 
 # --- running statistics ---------------------------------------------------------------------
@@ -153,22 +148,6 @@ def test_running_statistics_equal_torch_after_several_steps(cls, momentum, eps):
     assert ours.num_batches_tracked.dtype == torch.long
     start = torch.zeros(c, dtype=torch.float64)
     assert torch.equal(ours.running_mean, start) is (momentum == 0.0)  # it moved unless m = 0
-
-
-def test_momentum_one_keeps_the_last_batch_statistics():
-    layer = BatchNorm1d(3, momentum=1.0).double()
-    layer(_batch((4, 3), seed=1))
-    x = _batch((6, 3), seed=2)
-    layer(x)
-    torch.testing.assert_close(layer.running_mean, x.mean(dim=0), **TOL)
-    torch.testing.assert_close(layer.running_var, x.var(dim=0, correction=1), **TOL)
-
-
-def test_the_running_statistics_take_no_gradient():
-    layer = BatchNorm1d(3).double()
-    layer(_batch((4, 3)).requires_grad_())
-    assert not layer.running_mean.requires_grad
-    assert not layer.running_var.requires_grad
 
 
 # --- evaluation mode ------------------------------------------------------------------------
@@ -227,26 +206,17 @@ def test_state_dict_has_torch_keys(cls, affine):
 
 
 @pytest.mark.parametrize(("cls", "shape"), [SHAPES[1], SHAPES[3], SHAPES[5]], ids=IDS[1:6:2])
-def test_our_state_loads_into_torch(cls, shape):
-    ours, _ = _trained_pair(cls, shape[1], momentum=0.3, eps=1e-3)
-    theirs = TORCH[cls](shape[1], momentum=0.3, eps=1e-3).double()
-    theirs.load_state_dict(ours.state_dict(), strict=True)
-    theirs.eval()
-    assert theirs.num_batches_tracked.item() == 5
+def test_the_state_loads_both_ways(cls, shape):
+    ours, theirs = _trained_pair(cls, shape[1], momentum=0.3, eps=1e-3)
+    into_torch = TORCH[cls](shape[1], momentum=0.3, eps=1e-3).double()
+    into_torch.load_state_dict(ours.state_dict(), strict=True)
+    into_ours = cls(shape[1], momentum=0.3, eps=1e-3).double()
+    into_ours.load_state_dict(theirs.state_dict(), strict=True)
+    _assert_same_state(into_ours, theirs)
+    assert into_torch.num_batches_tracked.item() == 5
     x = _batch(shape, seed=7)
-    torch.testing.assert_close(ours(x), theirs(x), **TOL)
-
-
-@pytest.mark.parametrize(("cls", "shape"), [SHAPES[1], SHAPES[3], SHAPES[5]], ids=IDS[1:6:2])
-def test_torch_state_loads_into_ours(cls, shape):
-    _, theirs = _trained_pair(cls, shape[1], momentum=0.3, eps=1e-3)
-    ours = cls(shape[1], momentum=0.3, eps=1e-3).double()
-    ours.load_state_dict(theirs.state_dict(), strict=True)
-    ours.eval()
-    _assert_same_state(ours, theirs)
-    torch.testing.assert_close(ours.weight, theirs.weight, rtol=0, atol=0)
-    x = _batch(shape, seed=8)
-    torch.testing.assert_close(ours(x), theirs(x), **TOL)
+    for model in (into_torch.eval(), into_ours.eval()):
+        torch.testing.assert_close(model(x), theirs(x), **TOL)
 
 
 # --- affine=False ---------------------------------------------------------------------------
@@ -289,9 +259,6 @@ def test_normalize_equals_torch_batch_norm(shape):
     mean, var = _batch_statistics(x)
     expected = F.batch_norm(x, None, None, training=True, eps=1e-5)
     torch.testing.assert_close(normalize(x, mean, var, eps=1e-5), expected, **TOL)
-    torch.testing.assert_close(
-        normalize(x, mean, var, eps=1e-5, eps_inside_root=True), expected, **TOL
-    )
 
 
 def _relative_difference(a, b):
@@ -320,22 +287,7 @@ def test_eps_outside_the_root_barely_matters_on_a_large_variance(shape):
     assert 0 < _relative_difference(outside, inside) < 1e-4
 
 
-# --- devices, dtypes and containers ---------------------------------------------------------
-
-
-@pytest.mark.parametrize("cls", [BatchNorm1d, BatchNorm2d])
-def test_the_layer_converts_with_double_and_to(cls):
-    layer = cls(4)
-    assert layer.weight.dtype == layer.running_mean.dtype == torch.float32
-    for moved in (cls(4).double(), cls(4).to(torch.float64)):
-        for name, value in moved.state_dict().items():
-            expected = torch.long if name == "num_batches_tracked" else torch.float64
-            assert value.dtype == expected, name
-    meta = cls(4).to("meta")  # a device other than the CPU, available everywhere
-    assert {value.device.type for value in meta.state_dict().values()} == {"meta"}
-    shape = (3, 4) if cls is BatchNorm1d else (3, 4, 2, 2)
-    layer = cls(4).to(torch.float64).to("cpu")
-    assert layer(_batch(shape)).dtype == torch.float64
+# --- inside a model --------------------------------------------------------------------------
 
 
 def _network(bn_class, seed=0):
@@ -384,37 +336,17 @@ def test_extra_repr_shows_the_settings(cls, args, kwargs, text):
     assert TORCH[cls](*args, **kwargs).extra_repr().startswith(text)  # torch's wording
 
 
-# --- bad input ------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("cls", "shape", "match"),
-    [
-        (BatchNorm1d, (3,), r"^x must have shape \(N, C\) or \(N, C, L\), got 1 dimensions"),
-        (BatchNorm1d, (2, 3, 4, 4), r"^x must have shape \(N, C\) or \(N, C, L\), got 4 dim"),
-        (BatchNorm2d, (3,), r"^x must have shape \(N, C, H, W\), got 1 dimensions"),
-        (BatchNorm2d, (2, 3, 4), r"^x must have shape \(N, C, H, W\), got 3 dimensions"),
-        (BatchNorm1d, (2, 4), r"^x must have 3 channels \(dimension 1\), got shape \(2, 4\)"),
-        (BatchNorm1d, (2, 2, 5), r"^x must have 3 channels .*got shape \(2, 2, 5\)"),
-        (BatchNorm2d, (2, 4, 5, 5), r"^x must have 3 channels .*got shape \(2, 4, 5, 5\)"),
-    ],
-)
-@pytest.mark.parametrize("training", [True, False])
-def test_a_badly_shaped_input_is_rejected(cls, shape, match, training):
-    layer = cls(3).train(training)
-    with pytest.raises(ValueError, match=match):
-        layer(torch.randn(shape, generator=_generator(0)))
-    assert layer.num_batches_tracked.item() == 0
+# --- batches of one ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     ("cls", "shape"), [(BatchNorm1d, (1, 3)), (BatchNorm1d, (1, 3, 1)), (BatchNorm2d, (1, 3, 1, 1))]
 )
-def test_training_needs_more_than_one_value_per_channel(cls, shape):
+def test_a_refused_training_batch_leaves_the_state_alone(cls, shape):
     layer = cls(3)
-    with pytest.raises(ValueError, match=r"more than 1 value per channel.*shape \(1, 3"):
+    with pytest.raises(ValueError, match="more than 1 value per channel"):
         layer(torch.randn(shape, generator=_generator(0)))
-    assert layer.num_batches_tracked.item() == 0  # the state is untouched
+    assert layer.num_batches_tracked.item() == 0
     assert torch.equal(layer.running_mean, torch.zeros(3))
     assert torch.equal(layer.running_var, torch.ones(3))
 
@@ -426,9 +358,7 @@ def test_training_needs_more_than_one_value_per_channel(cls, shape):
 def test_evaluation_accepts_a_single_sample(cls, shape):
     ours, theirs = _trained_pair(cls, 3)
     x = _batch(shape, seed=12)
-    out = ours(x)
-    assert out.shape == shape
-    torch.testing.assert_close(out, theirs(x), **TOL)
+    torch.testing.assert_close(ours(x), theirs(x), **TOL)
 
 
 @pytest.mark.parametrize(("cls", "shape"), [(BatchNorm1d, (1, 3, 2)), (BatchNorm2d, (1, 3, 1, 2))])
@@ -437,34 +367,3 @@ def test_training_accepts_one_sample_with_several_positions(cls, shape):
     x = _batch(shape, seed=13)
     torch.testing.assert_close(ours(x), theirs(x), **TOL)
     _assert_same_state(ours, theirs)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "error", "match"),
-    [
-        ({"num_features": 0}, ValueError, "^num_features must be >= 1, got 0"),
-        ({"num_features": -1}, ValueError, "^num_features must be >= 1, got -1"),
-        ({"num_features": 2.5}, TypeError, "^num_features must be an integer, got float"),
-        ({"num_features": True}, TypeError, "^num_features must be an integer, got bool"),
-        ({"eps": -1e-5}, ValueError, "^eps must be a finite number >= 0, got -1e-05"),
-        ({"eps": math.nan}, ValueError, "^eps must be a finite number >= 0, got nan"),
-        ({"eps": math.inf}, ValueError, "^eps must be a finite number >= 0, got inf"),
-        ({"momentum": 1.5}, ValueError, r"^momentum must be in \[0, 1\], got 1.5"),
-        ({"momentum": -0.1}, ValueError, r"^momentum must be in \[0, 1\], got -0.1"),
-        ({"momentum": math.nan}, ValueError, r"^momentum must be in \[0, 1\], got nan"),
-        ({"momentum": "0.1"}, TypeError, "^momentum must be a number, got str"),
-    ],
-)
-@pytest.mark.parametrize("cls", [BatchNorm1d, BatchNorm2d])
-def test_bad_constructor_arguments_are_named(cls, kwargs, error, match):
-    kwargs = {"num_features": 3, **kwargs}
-    with pytest.raises(error, match=match):
-        cls(**kwargs)
-
-
-@pytest.mark.parametrize("kwargs", [{"eps": 0}, {"momentum": 0}, {"momentum": 1}])
-def test_boundary_constructor_arguments_are_accepted(kwargs):
-    layer = BatchNorm1d(3, **kwargs)
-    for name, value in kwargs.items():
-        assert getattr(layer, name) == value
-        assert type(getattr(layer, name)) is float

@@ -104,31 +104,24 @@ FUNCTIONS = [xavier_uniform_, xavier_normal_, kaiming_uniform_, kaiming_normal_]
 # --- fan_in_and_fan_out ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("n_in", "n_out"), [(1, 1), (3, 7), (64, 10), (784, 256)])
-def test_fans_of_a_linear_weight(n_in, n_out):
-    weight = nn.Linear(n_in, n_out).weight
-    assert fan_in_and_fan_out(weight) == (n_in, n_out)
-    assert fan_in_and_fan_out(weight) == nn.init._calculate_fan_in_and_fan_out(weight)
-
-
 @pytest.mark.parametrize(
-    ("conv", "kernel_size"),
+    ("layer", "kernel_size"),
     [
+        (nn.Linear, None),
         (nn.Conv1d, 1),
         (nn.Conv1d, 5),
-        (nn.Conv2d, 1),
         (nn.Conv2d, 3),
         (nn.Conv2d, (3, 5)),
-        (nn.Conv3d, 3),
         (nn.Conv3d, (1, 2, 3)),
     ],
 )
-@pytest.mark.parametrize(("in_channels", "out_channels"), [(1, 4), (3, 16), (32, 8)])
-def test_fans_of_a_convolution_weight_equal_torch(conv, kernel_size, in_channels, out_channels):
-    weight = conv(in_channels, out_channels, kernel_size).weight
+@pytest.mark.parametrize(("n_in", "n_out"), [(1, 4), (3, 16), (32, 8)])
+def test_fans_equal_torch(layer, kernel_size, n_in, n_out):
+    args = (n_in, n_out) if kernel_size is None else (n_in, n_out, kernel_size)
+    weight = layer(*args).weight
     fans = fan_in_and_fan_out(weight)
-    receptive_field = math.prod(weight.shape[2:])
-    assert fans == (in_channels * receptive_field, out_channels * receptive_field)
+    receptive_field = math.prod(weight.shape[2:])  # 1 for a linear weight
+    assert fans == (n_in * receptive_field, n_out * receptive_field)
     assert fans == nn.init._calculate_fan_in_and_fan_out(weight)
     assert all(type(fan) is int for fan in fans)
 
@@ -168,21 +161,6 @@ def test_scheme_statistics_follow_the_formula_and_torch(ours, theirs, expected_s
     assert _std(w) == pytest.approx(_std(reference), rel=STD_RTOL)
 
 
-@pytest.mark.parametrize("mode", MODES)
-def test_kaiming_modes_differ_on_a_non_square_weight(mode):
-    torch.manual_seed(0)
-    w = kaiming_normal_(torch.empty(256, 1024), mode=mode)
-    expected = math.sqrt(2.0 / (1024 if mode == "fan_in" else 256))
-    assert _std(w) == pytest.approx(expected, rel=STD_RTOL)
-
-
-def test_xavier_uniform_and_normal_have_the_same_std():
-    torch.manual_seed(0)
-    uniform = xavier_uniform_(torch.empty(256, 512))
-    normal = xavier_normal_(torch.empty(256, 512))
-    assert _std(uniform) == pytest.approx(_std(normal), rel=STD_RTOL)
-
-
 # --- the schemes: in place, autograd, seeding -----------------------------------------------
 
 
@@ -200,16 +178,6 @@ def test_scheme_fills_in_place_and_returns_the_tensor(function, dtype):
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
-def test_scheme_fills_a_view_in_place(function):
-    torch.manual_seed(0)
-    base = torch.zeros(2, 64, 32)
-    out = function(base[1])
-    assert out.data_ptr() == base[1].data_ptr()
-    assert (base[1] != 0).all()
-    assert (base[0] == 0).all()
-
-
-@pytest.mark.parametrize("function", FUNCTIONS)
 def test_scheme_records_no_history_on_a_parameter(function):
     torch.manual_seed(0)
     parameter = nn.Parameter(torch.zeros(64, 32))
@@ -223,15 +191,6 @@ def test_scheme_records_no_history_on_a_parameter(function):
     assert (out != 0).all()
     out.sum().backward()  # still an ordinary leaf: the gradient of a sum is ones
     assert torch.equal(parameter.grad, torch.ones(64, 32))
-
-
-@pytest.mark.parametrize("function", FUNCTIONS)
-def test_scheme_on_a_layer_weight_keeps_the_layer_trainable(function):
-    torch.manual_seed(0)
-    layer = nn.Linear(32, 64)
-    function(layer.weight)
-    assert layer.weight.grad_fn is None
-    assert layer(torch.randn(4, 32)).grad_fn is not None
 
 
 @pytest.mark.parametrize("function", FUNCTIONS)
@@ -308,15 +267,6 @@ def test_layer_statistics_leaves_no_gradient_and_no_hook():
     assert stats.gradient_norm == pytest.approx([g.norm().item() for g in grads], rel=1e-5)
 
 
-def test_layer_statistics_twice_gives_the_same_numbers():
-    model, x, y = _mlp_batch()
-    first, second = layer_statistics(model, x, y), layer_statistics(model, x, y)
-    assert first.names == second.names
-    assert first.activation_std == second.activation_std
-    assert first.gradient_norm == pytest.approx(second.gradient_norm, rel=1e-6)
-    assert first.activations is not second.activations
-
-
 def test_layer_statistics_names_nested_layers_by_their_path():
     torch.manual_seed(0)
     model = nn.Sequential()
@@ -368,126 +318,6 @@ def test_layer_statistics_pairs_each_activation_with_its_own_layer():
     by_name = dict(zip(stats.names, stats.activations, strict=True))
     assert tuple(by_name["body"].shape) == (64, 32)
     assert tuple(by_name["head"].shape) == (64, 4)
-
-
-# --- bad input ------------------------------------------------------------------------------
-
-ALL_ENTRY_POINTS = [fan_in_and_fan_out, *FUNCTIONS]
-
-
-@pytest.mark.parametrize("function", ALL_ENTRY_POINTS)
-@pytest.mark.parametrize("tensor", [torch.ones(5), torch.tensor(1.0)], ids=["1-D", "0-D"])
-def test_a_tensor_with_fewer_than_two_dimensions_is_refused(function, tensor):
-    original = tensor.clone()
-    with pytest.raises(ValueError, match=r"^tensor must have at least 2 dimensions"):
-        function(tensor)
-    assert torch.equal(tensor, original)
-
-
-@pytest.mark.parametrize("function", ALL_ENTRY_POINTS)
-@pytest.mark.parametrize(
-    "tensor", [[[1.0, 2.0]], np.ones((3, 4)), 2.0, None], ids=["list", "ndarray", "float", "None"]
-)
-def test_a_non_tensor_is_refused(function, tensor):
-    with pytest.raises(TypeError, match=r"^tensor must be a tensor"):
-        function(tensor)
-
-
-@pytest.mark.parametrize("nonlinearity", ["leaky_relu", "ReLU", "selu", ""])
-def test_calculate_gain_refuses_an_unknown_nonlinearity(nonlinearity):
-    with pytest.raises(ValueError, match=f"^nonlinearity must be one of .*{nonlinearity!r}"):
-        calculate_gain(nonlinearity)
-
-
-@pytest.mark.parametrize("function", [kaiming_uniform_, kaiming_normal_])
-@pytest.mark.parametrize("nonlinearity", ["leaky_relu", "sigmoids", "gelu"])
-def test_kaiming_refuses_an_unknown_nonlinearity(function, nonlinearity):
-    tensor = torch.zeros(8, 4)
-    with pytest.raises(ValueError, match=r"^nonlinearity must be one of"):
-        function(tensor, nonlinearity=nonlinearity)
-    assert (tensor == 0).all()  # checked before filling
-
-
-@pytest.mark.parametrize("function", [kaiming_uniform_, kaiming_normal_])
-@pytest.mark.parametrize("mode", ["fan_avg", "FAN_IN", "in", None])
-def test_kaiming_refuses_an_unknown_mode(function, mode):
-    tensor = torch.zeros(8, 4)
-    with pytest.raises(ValueError, match=r"^mode must be 'fan_in' or 'fan_out'"):
-        function(tensor, mode=mode)
-    assert (tensor == 0).all()
-
-
-@pytest.mark.parametrize("function", [xavier_uniform_, xavier_normal_])
-@pytest.mark.parametrize(
-    ("gain", "error", "match"),
-    [
-        (0, ValueError, "^gain must be > 0, got 0"),
-        (0.0, ValueError, "^gain must be > 0"),
-        (-1.0, ValueError, "^gain must be a finite number >= 0, got -1.0"),
-        (math.nan, ValueError, "^gain must be a finite number >= 0, got nan"),
-        (math.inf, ValueError, "^gain must be a finite number >= 0, got inf"),
-        ("1.0", TypeError, "^gain must be a number, got str"),
-        (True, TypeError, "^gain must be a number, got bool"),
-        (None, TypeError, "^gain must be a number, got NoneType"),
-    ],
-)
-def test_xavier_refuses_a_bad_gain(function, gain, error, match):
-    tensor = torch.zeros(8, 4)
-    with pytest.raises(error, match=match):
-        function(tensor, gain=gain)
-    assert (tensor == 0).all()
-
-
-@pytest.mark.parametrize("function", [xavier_uniform_, xavier_normal_])
-@pytest.mark.parametrize("gain", [3, np.float64(0.5), np.int64(2)])
-def test_xavier_accepts_any_positive_real_gain(function, gain):
-    torch.manual_seed(0)
-    w = function(torch.empty(256, 512), gain=gain)
-    assert _std(w) == pytest.approx(_xavier_std((256, 512), float(gain)), rel=STD_RTOL)
-
-
-@pytest.mark.parametrize("model", [None, "mlp", lambda x: x, [nn.Linear(2, 2)]])
-def test_layer_statistics_refuses_a_non_module(model):
-    with pytest.raises(TypeError, match=r"^model must be a torch\.nn\.Module"):
-        layer_statistics(model, torch.randn(4, 2), torch.zeros(4, dtype=torch.long))
-
-
-@pytest.mark.parametrize(
-    ("model", "layer_type", "match"),
-    [
-        (nn.Sequential(nn.Flatten(), nn.ReLU()), nn.Linear, "^model has no Linear layer"),
-        (nn.Identity(), nn.Linear, "^model has no Linear layer"),
-        (mlp([4, 3]), nn.Conv2d, "^model has no Conv2d layer"),
-    ],
-    ids=["no-linear", "identity", "no-conv2d"],
-)
-def test_layer_statistics_refuses_a_model_without_the_watched_layer(model, layer_type, match):
-    x, y = torch.randn(4, 4), torch.zeros(4, dtype=torch.long)
-    with pytest.raises(ValueError, match=match):
-        layer_statistics(model, x, y, layer_type=layer_type)
-    assert all(not m._forward_hooks for m in model.modules())
-
-
-class _WithUnusedLayer(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.used = nn.Linear(4, 3)
-        self.unused = nn.Linear(4, 3)
-
-    def forward(self, x):
-        return self.used(x)
-
-
-def test_layer_statistics_names_a_layer_that_was_not_used():
-    model = _WithUnusedLayer()
-    with pytest.raises(ValueError, match="unused"):
-        layer_statistics(model, torch.randn(8, 4), torch.randint(0, 3, (8,)))
-
-
-@pytest.mark.parametrize("shape", [(5, 0), (0, 0), (0, 3, 3, 3)])
-def test_an_empty_tensor_has_no_fans(shape):
-    with pytest.raises(ValueError, match="empty"):
-        fan_in_and_fan_out(torch.empty(shape))
 
 
 # --- a deep network at initialization (the facts the chapter measures) --------------------

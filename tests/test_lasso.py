@@ -1,4 +1,3 @@
-import math
 from functools import partial
 
 import numpy as np
@@ -132,11 +131,8 @@ def test_lipschitz_constant_is_the_largest_eigenvalue(sparse_data):
     x = sparse_data.x
     expected = np.linalg.eigvalsh(x.numpy().T @ x.numpy() / len(x)).max()
     assert lipschitz_constant(x) == pytest.approx(expected, rel=1e-12)
-
-
-def test_lipschitz_constant_by_hand():
-    x = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64)  # XᵀX/n = diag(2, 0.5)
-    assert lipschitz_constant(x) == pytest.approx(2.0, rel=1e-15)
+    diagonal = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64)  # XᵀX/n = diag(2, ½)
+    assert lipschitz_constant(diagonal) == pytest.approx(2.0, rel=1e-15)
 
 
 HAND_X = torch.tensor([[1.0, 2.0], [3.0, 4.0], [0.0, 1.0]], dtype=torch.float64)
@@ -160,115 +156,8 @@ def test_elastic_net_objective_by_hand(kwargs, expected):
     assert value == pytest.approx(expected, rel=1e-14)
 
 
-# --- bad input --------------------------------------------------------------------------
-
-X = torch.randn(6, 3, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
-Y = torch.randn(6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-ALL = {
-    "proximal_gradient": proximal_gradient,
-    "subgradient_descent": partial(subgradient_descent, lr=0.1),
-    "elastic_net_objective": partial(elastic_net_objective, w=torch.zeros(3, dtype=torch.float64)),
-}
-SHAPES = r"x must be \(n, d\) and y \(n,\)"
-
-
-@pytest.mark.parametrize("function", ALL)
-@pytest.mark.parametrize(
-    ("x", "y", "error", "name"),
-    [
-        (X[:, 0], Y, ValueError, SHAPES),
-        (X[None], Y, ValueError, SHAPES),
-        (X, Y[:, None], ValueError, SHAPES),
-        (X, Y[:5], ValueError, SHAPES),
-        (X[:0], Y[:0], ValueError, SHAPES),
-        (X.float(), Y, TypeError, "x and y"),
-        (X, Y.float(), TypeError, "x and y"),
-        (X.long(), Y.long(), TypeError, "x and y"),
-        (X.numpy(), Y, TypeError, "x and y"),
-        (X, Y.tolist(), TypeError, "x and y"),
-    ],
-)
-def test_bad_problems_are_rejected(function, x, y, error, name):
-    with pytest.raises(error, match=name):
-        ALL[function](x, y, alpha=0.1)
-
-
-BAD_NONNEGATIVE = [
-    (-0.1, ValueError),
-    (math.nan, ValueError),
-    (math.inf, ValueError),
-    ("0.1", TypeError),
-    (None, TypeError),
-]
-
-
-@pytest.mark.parametrize("function", ALL)
-@pytest.mark.parametrize(("alpha", "error"), BAD_NONNEGATIVE)
-def test_alpha_must_be_a_finite_number_at_least_zero(function, alpha, error):
-    with pytest.raises(error, match="alpha"):
-        ALL[function](X, Y, alpha=alpha)
-
-
-@pytest.mark.parametrize("function", ["proximal_gradient", "elastic_net_objective"])
-@pytest.mark.parametrize(
-    ("l1_ratio", "error"),
-    [(1.5, ValueError), (-0.1, ValueError), (math.nan, ValueError), ("1", TypeError)],
-)
-def test_l1_ratio_must_be_in_0_1(function, l1_ratio, error):
-    with pytest.raises(error, match="l1_ratio"):
-        ALL[function](X, Y, alpha=0.1, l1_ratio=l1_ratio)
-
-
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize(
-    ("steps", "error"), [(0, ValueError), (-1, ValueError), (2.0, TypeError), (True, TypeError)]
-)
-def test_steps_must_be_a_positive_integer(solver, steps, error):
-    with pytest.raises(error, match="steps"):
-        SOLVERS[solver](X, Y, steps=steps)
-
-
-@pytest.mark.parametrize("solver", SOLVERS)
-@pytest.mark.parametrize(
-    "w0",
-    [torch.zeros(4), torch.zeros(2), torch.zeros(3, 1), torch.zeros(()), [0.0, 0.0, 0.0]],
-    ids=["too-long", "too-short", "column", "scalar", "list"],
-)
-def test_w0_must_have_one_entry_per_feature(solver, w0):
-    with pytest.raises(ValueError, match="w0"):
-        SOLVERS[solver](X, Y, w0=w0)
-
-
-@pytest.mark.parametrize(("lr", "error"), BAD_NONNEGATIVE)
-def test_subgradient_descent_learning_rate_is_checked(lr, error):
-    with pytest.raises(error, match="lr"):
-        subgradient_descent(X, Y, alpha=0.1, lr=lr)
-
-
-@pytest.mark.parametrize(
-    "w",
-    [
-        torch.zeros(3, 1, dtype=torch.float64),
-        torch.zeros(4, dtype=torch.float64),
-        torch.zeros(3, dtype=torch.float32),
-        torch.zeros(3, dtype=torch.int64),
-        [0.0, 0.0, 0.0],
-    ],
-    ids=["column", "too-long", "float32", "int64", "list"],
-)
-def test_elastic_net_objective_rejects_a_bad_w(w):
-    with pytest.raises((ValueError, TypeError), match=r"\bw\b"):
-        elastic_net_objective(X, Y, w, alpha=0.1)
-
-
-@pytest.mark.filterwarnings("ignore:The use of `x.T`:UserWarning")
-@pytest.mark.parametrize("x", [X[:, 0], X[:0], X.tolist()], ids=["1-D", "no-rows", "list"])
-def test_lipschitz_constant_rejects_a_bad_x(x):
-    with pytest.raises((ValueError, TypeError), match=r"\bx\b"):
-        lipschitz_constant(x)
-
-
 def test_proximal_gradient_with_an_all_zero_design_stays_at_zero():
     # J(w) = ‖y‖²/(2n) + α‖w‖₁ is minimized by w = 0.
-    path = proximal_gradient(torch.zeros_like(X), Y, alpha=0.1, steps=3)
+    y = torch.randn(6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
+    path = proximal_gradient(torch.zeros(6, 3, dtype=torch.float64), y, alpha=0.1, steps=3)
     assert (path == 0).all()
