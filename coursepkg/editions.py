@@ -23,8 +23,6 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from coursepkg._checks import check_type
-
 __all__ = [
     "BEGIN",
     "CHECKER",
@@ -125,7 +123,6 @@ def student_notebook(notebook: nbformat.NotebookNode) -> nbformat.NotebookNode:
     ValueError
         If the solution blocks or markers are unbalanced.
     """
-    check_type(notebook, nbformat.NotebookNode, "notebook", "nbformat.NotebookNode")
     # Which cells lie in a solution block, and does a checker follow that block?
     block_of, checked, block, in_solution = {}, {}, -1, False
     for index, cell in enumerate(notebook.cells):

@@ -2,10 +2,10 @@
 
 The checkers are found by name (``check_*`` in each chapter module of
 :mod:`coursepkg.exercises`), so a new one is fuzzed without editing this file. Its
-right answer is the chapter module's ``reference_<name>``, or an entry of
-``RIGHT_ANSWERS`` below; the wrong answers built from it (NaN or shifted results of
-the right shape, complex results, functions that change their input in place)
-need one, the others (values, raising or printing functions, odd objects) do not.
+right answer is the chapter module's ``reference_<name>``; some wrong answers are
+built from it (NaN or shifted results of the right shape, complex results,
+functions that change their input in place), the others (values, raising or
+printing functions, odd objects) are not.
 """
 
 import copy
@@ -22,10 +22,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import coursepkg.exercises
-from coursepkg.dropout import dropout
 from coursepkg.exercises.framework import Feedback
-from coursepkg.metrics import precision_recall
-from coursepkg.schedules import cosine_annealing
 
 MAX_MESSAGE = 600  # characters: one line of feedback, hint included
 
@@ -45,23 +42,11 @@ def _discover():
 
 CHECKERS = _discover()
 
-# Right answers for the checkers whose module has no reference_<name>.
-RIGHT_ANSWERS = {
-    "dropout.check_dropout": dropout,
-    "initialization.check_he_normal": lambda shape: torch.nn.init.kaiming_normal_(
-        torch.empty(shape)
-    ),
-    "schedules.check_cosine_annealing": lambda t, base, total, low: cosine_annealing(
-        t, base_lr=base, total_steps=total, min_lr=low
-    ),
-    "resnet.check_precision_recall": precision_recall,
-}
-
 
 def _right_answer(key):
+    """The chapter module's ``reference_<name>`` of the checker ``check_<name>``."""
     module, checker = CHECKERS[key]
-    reference = getattr(module, "reference_" + checker.__name__.removeprefix("check_"), None)
-    return RIGHT_ANSWERS.get(key, reference)
+    return getattr(module, "reference_" + checker.__name__.removeprefix("check_"), None)
 
 
 # --- wrong values -----------------------------------------------------------------------
@@ -425,7 +410,7 @@ def test_every_chapter_has_its_checkers_discovered():
 @pytest.mark.parametrize("key", sorted(CHECKERS))
 def test_the_right_answer_passes(key):
     right = _right_answer(key)
-    assert right is not None, f"give {key} a reference_* function or a RIGHT_ANSWERS entry"
+    assert right is not None, f"give {key} its reference_* function"
     torch.manual_seed(0)
     feedback = CHECKERS[key][1](right)
     assert feedback.status == "passed", feedback.message
@@ -434,12 +419,7 @@ def test_the_right_answer_passes(key):
 
 @pytest.mark.parametrize(
     ("key", "category"),
-    [
-        (key, category)
-        for key in sorted(CHECKERS)
-        for category in CATEGORIES
-        if category in ("value", "function") or _right_answer(key) is not None
-    ],
+    [(key, category) for key in sorted(CHECKERS) for category in CATEGORIES],
 )
 def test_wrong_answers_get_feedback_and_never_pass(key, category, record_property):
     check, tried = CHECKERS[key][1], []

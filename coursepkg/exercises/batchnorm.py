@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from coursepkg.batchnorm import BatchNorm1d, normalize
 from coursepkg.exercises.framework import Feedback, check_function
 
 __all__ = [
@@ -19,22 +20,26 @@ __all__ = [
 def reference_bn_forward(
     x: torch.Tensor, gamma: torch.Tensor, beta: torch.Tensor, eps: float
 ) -> torch.Tensor:
-    """Training-mode batch norm of ``x`` ``(N, C)``: ``γ·(x − μ)/√(σ² + ε) + β``, σ² biased."""
-    mean = x.mean(dim=0)
-    var = x.var(dim=0, correction=0)
-    return gamma * (x - mean) / torch.sqrt(var + eps) + beta
+    """Training-mode batch norm of ``x`` ``(N, C)``: ``γ·(x − μ)/√(σ² + ε) + β``, σ² biased.
+
+    The normalization is :func:`coursepkg.batchnorm.normalize` with the batch's statistics.
+    """
+    return gamma * normalize(x, x.mean(dim=0), x.var(dim=0, correction=0), eps=eps) + beta
 
 
 def reference_running_update(
     running_mean: torch.Tensor, running_var: torch.Tensor, x: torch.Tensor, momentum: float
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Return the running mean and (unbiased) running variance after the batch ``x`` ``(N, C)``."""
-    mean = x.mean(dim=0)
-    var = x.var(dim=0, correction=1)
-    return (
-        (1 - momentum) * running_mean + momentum * mean,
-        (1 - momentum) * running_var + momentum * var,
-    )
+    """Return the running mean and (unbiased) running variance after the batch ``x`` ``(N, C)``.
+
+    They are the buffers of a :class:`coursepkg.batchnorm.BatchNorm1d` after one
+    training step on ``x``.
+    """
+    layer = BatchNorm1d(x.shape[1], momentum=momentum).to(x.dtype)
+    layer.running_mean.copy_(running_mean)
+    layer.running_var.copy_(running_var)
+    layer(x)
+    return layer.running_mean, layer.running_var
 
 
 def _batches() -> list[torch.Tensor]:

@@ -1,15 +1,17 @@
 """The checking machinery behind every chapter's exercises.
 
-A check runs the student's function on a few cases, compares each result with the
-reference answer and returns a :class:`Feedback`, which it also prints as one line.
-A wrong answer, an exception raised by the student's code or an unfinished
-``NotImplementedError`` stub is reported in that line, never raised.
+A check runs the student's function on a few cases, judges each result (against a
+reference answer, or by its properties) and returns a :class:`Feedback`, which it
+also prints as one line: the case that failed, with its input, and what was
+expected against what came back. A wrong answer, an exception raised by the
+student's code or an unfinished ``NotImplementedError`` stub is reported in that
+line, never raised.
 """
 
 from __future__ import annotations
 
 import copy
-import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from numbers import Real
@@ -18,15 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = [
-    "Feedback",
-    "check_function",
-    "check_properties",
-    "check_value",
-    "compare",
-    "report",
-    "student_error",
-]
+__all__ = ["Feedback", "check_function", "check_properties", "check_value", "compare"]
 
 # Plain symbols that every monospace font has (emoji may show as empty boxes).
 _SYMBOLS = {"passed": "✓", "failed": "✗", "not implemented": "…", "error": "⚠"}
@@ -74,17 +68,24 @@ def _describe(error: Exception) -> str:
     return type(error).__name__ + (f": {text}" if text else "")
 
 
-def _short(value: Any) -> str:
-    """Return a one-line preview of a value for feedback messages."""
+def _entries(tensor: torch.Tensor) -> str:
+    """Return the first 4 entries of a tensor, ``[1, 2.5, 3, 4, …]``."""
+    flat = tensor.detach().flatten()
+    more = ", …" if flat.numel() > 4 else ""
+    return f"[{', '.join(f'{v:.4g}' for v in flat[:4].tolist())}{more}]"
+
+
+def _short(value: Any, *, entries: bool = True) -> str:
+    """Return a one-line preview: a tensor's shape (and first entries), a float to 12 digits."""
     if isinstance(value, torch.Tensor):
-        flat = value.detach().flatten()
-        preview = ", ".join(f"{v:.4g}" for v in flat[:4].tolist())
-        more = ", …" if flat.numel() > 4 else ""
-        return f"tensor of shape {tuple(value.shape)} [{preview}{more}]"
+        return f"tensor of shape {tuple(value.shape)}" + (f" {_entries(value)}" if entries else "")
+    if isinstance(value, float):
+        value = float(f"{value:.12g}")  # 0.1 * 0.1 shows as 0.01
     return _one_line(repr(value), 60)
 
 
 def _as_tensor(value: Any) -> torch.Tensor | None:
+    """Return ``value`` as a tensor (lists and arrays become float64), ``None`` if it is none."""
     if isinstance(value, torch.Tensor):
         return value.detach()
     try:
@@ -95,89 +96,90 @@ def _as_tensor(value: Any) -> torch.Tensor | None:
     return torch.from_numpy(array)
 
 
+def _differences(error: AssertionError) -> str:
+    """Trim the message of :func:`torch.testing.assert_close` to how many values differ and where.
+
+    It reads "Tensor-likes are not close!", a blank line, then the mismatched
+    elements, the greatest absolute and relative differences with their
+    tolerances; the student needs the first two facts, without the tolerances
+    and with 4 significant digits.
+    """
+    lines = str(error).splitlines()
+    kept = [
+        line.split(" (up to")[0]
+        for line in lines
+        if line.startswith(("Mismatched", "Greatest absolute"))
+    ]
+    text = "; ".join(kept or lines[:1]).lower()
+    return re.sub(r"\d+\.\d{5,}(e[-+]\d+)?", lambda m: f"{float(m[0]):.4g}", text)
+
+
 def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1e-8) -> str | None:
     """Describe how ``received`` differs from ``expected``; ``None`` when they agree.
 
-    Tensors and arrays (and lists compared with them) must have the same shape
-    and real values within ``atol + rtol·|expected|``, NaN matching NaN; numbers
-    likewise; tuples and lists element by element; anything else with ``==``.
+    Tensors and arrays (and lists compared with them) must have the same shape and
+    real values that :func:`torch.testing.assert_close` finds close, NaN matching
+    NaN, whatever their dtypes; numbers likewise; tuples and lists element by
+    element; anything else with ``==``.
     """
-    if isinstance(expected, (torch.Tensor, np.ndarray)):
-        got = _as_tensor(received)
-        if got is None:
-            return f"expected a tensor, got {type(received).__name__}"
-        want = _as_tensor(expected)
-        if got.shape != want.shape:
-            return f"expected shape {tuple(want.shape)}, got shape {tuple(got.shape)}"
-        if got.is_complex():
-            return f"expected real numbers, got complex ones: {_short(got)}"
-        want, got = want.double().cpu(), got.double().cpu()
-        if torch.isnan(got).any() and not torch.isnan(want).any():
-            return f"the result contains NaN: {_short(got)}"
-        if not torch.allclose(got, want, rtol=rtol, atol=atol, equal_nan=True):
-            both_nan = torch.isnan(got) & torch.isnan(want)
-            difference = (got - want).abs().nan_to_num(math.inf).masked_fill(both_nan, 0.0)
-            worst = int(difference.flatten().argmax())
-            return (
-                f"values differ: expected {_short(want)}, got {_short(got)} "
-                f"(largest difference at flat index {worst})"
-            )
+    if isinstance(expected, (tuple, list)):
+        if not isinstance(received, (tuple, list)) or len(received) != len(expected):
+            return f"expected a sequence of {len(expected)} items, got {_short(received)}"
+        for i, (want, got) in enumerate(zip(expected, received, strict=True)):
+            if (problem := compare(want, got, rtol=rtol, atol=atol)) is not None:
+                return f"item {i}: {problem}"
         return None
+    close = {"rtol": rtol, "atol": atol, "equal_nan": True}
     if isinstance(expected, Real) and not isinstance(expected, bool):
         if isinstance(received, torch.Tensor) and received.numel() == 1:
             received = received.item()
         if isinstance(received, bool) or not isinstance(received, (Real, np.integer, np.floating)):
             return f"expected a number, got {type(received).__name__} {_short(received)}"
-        both_nan = math.isnan(expected) and math.isnan(float(received))
-        if not both_nan and not math.isclose(
-            float(received), float(expected), rel_tol=rtol, abs_tol=atol
-        ):
-            return f"expected {expected!r}, got {_short(received)}"
+        try:
+            torch.testing.assert_close(float(received), float(expected), **close)
+        except (AssertionError, OverflowError):  # OverflowError: an int too large for a float
+            return f"expected {_short(expected)}, got {_short(received)}"
         return None
-    if isinstance(expected, (tuple, list)):
-        if not isinstance(received, (tuple, list)) or len(received) != len(expected):
-            return f"expected a sequence of {len(expected)} items, got {_short(received)}"
-        for i, (want, got) in enumerate(zip(expected, received, strict=True)):
-            problem = compare(want, got, rtol=rtol, atol=atol)
-            if problem is not None:
-                return f"item {i}: {problem}"
-        return None
-    return None if received == expected else f"expected {_short(expected)}, got {_short(received)}"
+    if not isinstance(expected, (torch.Tensor, np.ndarray)):
+        return (
+            None if received == expected else f"expected {_short(expected)}, got {_short(received)}"
+        )
+    got, want = _as_tensor(received), _as_tensor(expected)
+    if got is None:
+        return f"expected a tensor, got {type(received).__name__}"
+    if got.shape != want.shape:
+        return f"expected shape {tuple(want.shape)}, got shape {tuple(got.shape)}"
+    if got.is_complex():
+        return f"expected real numbers, got complex ones: {_short(got)}"
+    if got.isnan().any() and not want.isnan().any():
+        return f"the result contains NaN: {_short(got)}"
+    try:
+        torch.testing.assert_close(got.double(), want.double(), check_device=False, **close)
+    except AssertionError as error:
+        return (
+            f"values differ: expected {_entries(want)}, got {_entries(got)}; {_differences(error)}"
+        )
+    return None
 
 
 def _unchanged(before: Any, after: Any) -> bool:
     """Whether ``after`` still equals its deep copy ``before`` (``True`` when unknowable)."""
-    if isinstance(before, torch.Tensor):
-        return (
-            isinstance(after, torch.Tensor)
-            and (before.shape, before.dtype) == (after.shape, after.dtype)
-            and bool(torch.equal(before, after) or torch.allclose(before, after, equal_nan=True))
-        )
-    if isinstance(before, np.ndarray):
-        return np.array_equal(before, after, equal_nan=before.dtype.kind in "fc")
-    if isinstance(before, torch.nn.Module):
-        return _unchanged(before.state_dict(), after.state_dict())
-    if isinstance(before, dict):
-        return before.keys() == after.keys() and all(
-            _unchanged(before[k], after[k]) for k in before
-        )
-    if isinstance(before, (list, tuple)):
-        return len(before) == len(after) and all(
-            _unchanged(a, b) for a, b in zip(before, after, strict=True)
-        )
-    if isinstance(before, (int, float, str, bytes, bool, type(None))):  # e.g. items of a list
-        nan = isinstance(before, float) and math.isnan(before)
-        return type(after) is type(before) and (after == before or (nan and math.isnan(after)))
-    return True  # an object without value equality: nothing to tell
+    try:
+        torch.testing.assert_close(after, before, rtol=0, atol=0, equal_nan=True)
+    except AssertionError:
+        return False
+    except TypeError:  # a type assert_close does not know (a string, a module): nothing to tell
+        return True
+    return True
 
 
-def report(feedback: Feedback) -> Feedback:
+def _report(feedback: Feedback) -> Feedback:
     """Print ``feedback`` as its one line and return it."""
     print(feedback)
     return feedback
 
 
-def student_error(exercise: str, error: Exception) -> Feedback:
+def _student_error(exercise: str, error: Exception) -> Feedback:
     """Turn an exception raised by the student's code into feedback (a stub included)."""
     if isinstance(error, NotImplementedError):
         message = (
@@ -186,6 +188,48 @@ def student_error(exercise: str, error: Exception) -> Feedback:
         )
         return Feedback(exercise, "not implemented", message)
     return Feedback(exercise, "error", f"your code raised {_describe(error)}")
+
+
+def _check_cases(
+    exercise: str,
+    student: Any,
+    cases: Sequence[tuple],
+    problem_of: Callable[..., str | None],
+    *,
+    success: str,
+    hint: str,
+) -> Feedback:
+    """Call ``student`` on a copy of each case; stop at the first ``problem_of(result, *case)``.
+
+    The student's function gets deep copies of the arguments, so that one that
+    changes its inputs in place is caught and cannot spoil the case.
+    """
+    if not cases:
+        raise ValueError("cases must hold at least one tuple of arguments")
+    if not callable(student):
+        kind = type(student).__name__
+        return _report(Feedback(exercise, "failed", f"expected a function, got {kind}"))
+    for number, args in enumerate(cases, start=1):
+        given = copy.deepcopy(args)
+        try:
+            result = student(*given)
+        except Exception as error:  # the student's code may raise anything
+            return _report(_student_error(exercise, error))
+        try:
+            changed = [
+                i for i, (a, b) in enumerate(zip(args, given, strict=True)) if not _unchanged(a, b)
+            ]
+            if changed:
+                problem = f"your function changed its argument {changed[0] + 1} in place"
+            else:
+                problem = problem_of(result, *args)
+        except Exception as error:  # a strange returned object: report it, do not raise
+            problem = f"the result could not be checked ({_describe(error)})"
+        if problem is not None:
+            call = f"{exercise}({', '.join(_short(a, entries=False) for a in args)})"
+            text = f"case {number} of {len(cases)}, {call}: {problem}"
+            return _report(Feedback(exercise, "failed", text + (f". Hint: {hint}" if hint else "")))
+    return _report(Feedback(exercise, "passed", success))
 
 
 def check_function(
@@ -200,7 +244,7 @@ def check_function(
 ) -> Feedback:
     """Call ``student(*args)`` and ``reference(*args)`` for each case and compare.
 
-    Each case's arguments are deep-copied before the student's call, so a
+    The student's function gets a deep copy of each case's arguments, so a
     function that changes its inputs in place is caught and cannot spoil the
     reference's inputs.
 
@@ -224,32 +268,50 @@ def check_function(
     Feedback
         Also printed as one line.
     """
-    if not cases:
-        raise ValueError("cases must hold at least one tuple of arguments")
-    if not callable(student):
-        return report(
-            Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
-        )
-    for number, args in enumerate(cases, start=1):
-        given = copy.deepcopy(args)
-        try:
-            received = student(*given)
-        except Exception as error:  # the student's code may raise anything
-            return report(student_error(exercise, error))
-        expected = reference(*args)
-        try:
-            problem = compare(expected, received, rtol=rtol, atol=atol)
-            changed = [
-                i for i, (a, b) in enumerate(zip(args, given, strict=True)) if not _unchanged(a, b)
-            ]
-        except Exception as error:  # a strange returned object: report it, do not raise
-            problem, changed = f"the result could not be compared ({_describe(error)})", []
-        if changed:
-            problem = f"your function changed its argument {changed[0] + 1} in place"
-        if problem is not None:
-            text = f"case {number} of {len(cases)}: {problem}" + (f". Hint: {hint}" if hint else "")
-            return report(Feedback(exercise, "failed", text))
-    return report(Feedback(exercise, "passed", f"all {len(cases)} cases agree with the reference"))
+
+    def problem_of(result: Any, *args: Any) -> str | None:
+        return compare(reference(*args), result, rtol=rtol, atol=atol)
+
+    success = f"all {len(cases)} cases agree with the reference"
+    return _check_cases(exercise, student, cases, problem_of, success=success, hint=hint)
+
+
+def check_properties(
+    exercise: str,
+    student: Any,
+    cases: Sequence[tuple],
+    describe_problem: Callable[..., str | None],
+    *,
+    success: str,
+    hint: str = "",
+) -> Feedback:
+    """Check an answer by properties of its results, for exercises with random outputs.
+
+    For each case, ``student(*args)`` is called (on a deep copy of the arguments,
+    as in :func:`check_function`) and ``describe_problem(result, *args)`` says
+    what is wrong with the result (``None`` when it is right).
+
+    Parameters
+    ----------
+    exercise : str
+        Name shown in the feedback.
+    student : callable
+        The student's function (anything else is reported, not raised).
+    cases : sequence of tuple
+        Positional arguments, one tuple per case.
+    describe_problem : callable
+        ``describe_problem(result, *args) -> str | None``.
+    success : str
+        The message when every case is right.
+    hint : str, optional
+        Appended to a failure message.
+
+    Returns
+    -------
+    Feedback
+        Also printed as one line.
+    """
+    return _check_cases(exercise, student, cases, describe_problem, success=success, hint=hint)
 
 
 def check_value(
@@ -269,62 +331,11 @@ def check_value(
         try:
             received = received()
         except Exception as error:  # the student's code may raise anything
-            return report(student_error(exercise, error))
+            return _report(_student_error(exercise, error))
     try:
         problem = compare(expected, received, rtol=rtol, atol=atol)
     except Exception as error:  # a strange object: report it, do not raise
-        problem = f"the answer could not be compared ({_describe(error)})"
+        problem = f"the answer could not be checked ({_describe(error)})"
     if problem is None:
-        return report(Feedback(exercise, "passed", "correct"))
-    return report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))
-
-
-def check_properties(
-    exercise: str,
-    student: Any,
-    cases: Sequence[tuple],
-    describe_problem: Callable[..., str | None],
-    *,
-    success: str,
-) -> Feedback:
-    """Check an answer by properties of its results, for exercises with random outputs.
-
-    For each case, ``student(*args)`` is called and ``describe_problem(result,
-    *args)`` says what is wrong with the result (``None`` when it is right). The
-    arguments are passed as they are, so ``describe_problem`` can see whether the
-    student changed them.
-
-    Parameters
-    ----------
-    exercise : str
-        Name shown in the feedback.
-    student : callable
-        The student's function (anything else is reported, not raised).
-    cases : sequence of tuple
-        Positional arguments, one tuple per case.
-    describe_problem : callable
-        ``describe_problem(result, *args) -> str | None``.
-    success : str
-        The message when every case is right.
-
-    Returns
-    -------
-    Feedback
-        Also printed as one line.
-    """
-    if not callable(student):
-        return report(
-            Feedback(exercise, "failed", f"expected a function, got {type(student).__name__}")
-        )
-    for args in cases:
-        try:
-            result = student(*args)
-        except Exception as error:  # the student's code may raise anything
-            return report(student_error(exercise, error))
-        try:
-            problem = describe_problem(result, *args)
-        except Exception as error:  # a strange returned object: report it, do not raise
-            problem = f"the result could not be checked ({_describe(error)})"
-        if problem is not None:
-            return report(Feedback(exercise, "failed", problem))
-    return report(Feedback(exercise, "passed", success))
+        return _report(Feedback(exercise, "passed", "correct"))
+    return _report(Feedback(exercise, "failed", problem + (f". Hint: {hint}" if hint else "")))

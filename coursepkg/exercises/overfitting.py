@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from coursepkg.data import make_polynomial_regression
+from coursepkg.early_stopping import EarlyStopping
 from coursepkg.exercises.framework import Feedback, check_function
 from coursepkg.metrics import mean_squared_error
 from coursepkg.polynomial import fit_polynomial, predict_polynomial
@@ -42,19 +43,16 @@ def reference_best_degree(
 def reference_early_stopping_epochs(val_losses: Sequence[float], patience: int) -> tuple[int, int]:
     """Return ``(best_epoch, stop_epoch)``, both counted from 1.
 
-    Training stops at the first epoch that ends ``patience`` epochs without a new
+    They are what :class:`~coursepkg.early_stopping.EarlyStopping` decides:
+    training stops at the first epoch that ends ``patience`` epochs without a new
     lowest validation loss, or at the last epoch if that never happens; the best
     epoch is the one with the lowest loss up to the stop (the first on ties).
     """
-    if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-        raise ValueError(f"patience must be an integer >= 1, got {patience!r}")
-    best_epoch, best = 0, float("inf")
-    for epoch, loss in enumerate(val_losses, start=1):
-        if loss < best:
-            best_epoch, best = epoch, loss
-        elif epoch - best_epoch >= patience:
-            return best_epoch, epoch
-    return best_epoch, len(val_losses)
+    stopper, model = EarlyStopping(patience, restore_best=False), torch.nn.Module()
+    for loss in val_losses:
+        if stopper.step(loss, model):
+            break
+    return stopper.best_epoch, stopper.epoch
 
 
 def _degree_cases() -> list[tuple[Any, ...]]:

@@ -8,6 +8,7 @@ import torch
 
 from coursepkg.data import make_sparse_regression
 from coursepkg.exercises.framework import Feedback, check_function
+from coursepkg.penalties import soft_threshold_
 
 __all__ = [
     "check_alpha_max",
@@ -27,8 +28,11 @@ def reference_l2_sgd_step(
 
 
 def reference_soft_threshold(w: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Return ``sign(w)·max(|w| − threshold, 0)`` as a new tensor."""
-    return torch.sign(w) * torch.clamp(w.abs() - threshold, min=0.0)
+    """Return ``sign(w)·max(|w| − threshold, 0)`` as a new tensor.
+
+    That is :func:`~coursepkg.penalties.soft_threshold_` applied to a copy of ``w``.
+    """
+    return soft_threshold_(w.clone(), threshold)
 
 
 def reference_alpha_max(x: torch.Tensor, y: torch.Tensor) -> float:

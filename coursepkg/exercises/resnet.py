@@ -17,6 +17,7 @@ __all__ = [
     "check_precision_recall",
     "check_visibility_from_transmission",
     "reference_bottleneck_params",
+    "reference_precision_recall",
     "reference_visibility_from_transmission",
 ]
 
@@ -69,6 +70,11 @@ def check_visibility_from_transmission(visibility_from_transmission: Any) -> Fee
     )
 
 
+def reference_precision_recall(confusion: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Return per-class precision and recall: :func:`coursepkg.metrics.precision_recall`."""
+    return precision_recall(confusion)
+
+
 def check_precision_recall(student: Any) -> Feedback:
     """Check ``student(confusion) -> (precision, recall)``, with a class never predicted."""
     cases = [
@@ -80,7 +86,7 @@ def check_precision_recall(student: Any) -> Feedback:
     return check_function(
         "precision_recall",
         student,
-        precision_recall,
+        reference_precision_recall,
         cases,
         rtol=1e-6,
         hint="rows are the true classes: recall divides the diagonal by the row sums, "

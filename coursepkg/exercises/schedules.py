@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from coursepkg.exercises.framework import Feedback, check_function
-from coursepkg.schedules import cosine_annealing
+from coursepkg.schedules import cosine_annealing, exponential_decay, warmup_cosine
 
 __all__ = [
     "check_cosine_annealing",
     "check_exponential_gamma",
     "check_linear_warmup",
+    "reference_cosine_annealing",
     "reference_exponential_gamma",
     "reference_linear_warmup",
 ]
 
 
-def _reference_cosine(step: int, base_lr: float, total_steps: int, min_lr: float) -> float:
+def reference_cosine_annealing(step: int, base_lr: float, total_steps: int, min_lr: float) -> float:
+    """Return the rate of :func:`coursepkg.schedules.cosine_annealing` at ``step``."""
     return cosine_annealing(step, base_lr=base_lr, total_steps=total_steps, min_lr=min_lr)
 
 
@@ -30,7 +32,7 @@ def check_cosine_annealing(cosine: Any) -> Feedback:
     return check_function(
         "cosine_annealing",
         cosine,
-        _reference_cosine,
+        reference_cosine_annealing,
         cases,
         rtol=1e-6,
         hint="min_lr + (base_lr - min_lr) * (1 + cos(pi * t / T)) / 2, with t capped at T",
@@ -38,8 +40,18 @@ def check_cosine_annealing(cosine: Any) -> Feedback:
 
 
 def reference_linear_warmup(step: int, base_lr: float, warmup_steps: int) -> float:
-    """Return ``base_lr * (step + 1) / warmup_steps`` during warmup, ``base_lr`` after it."""
-    return base_lr * min(step + 1, warmup_steps) / warmup_steps
+    """Return ``base_lr * (step + 1) / warmup_steps`` during warmup, ``base_lr`` after it.
+
+    That is the warmup of :func:`coursepkg.schedules.warmup_cosine`, whose cosine
+    stays at ``base_lr`` when ``min_lr = base_lr``.
+    """
+    return warmup_cosine(
+        step,
+        base_lr=base_lr,
+        warmup_steps=warmup_steps,
+        total_steps=warmup_steps + 1,
+        min_lr=base_lr,
+    )
 
 
 def check_linear_warmup(warmup: Any) -> Feedback:
@@ -60,8 +72,12 @@ def check_linear_warmup(warmup: Any) -> Feedback:
 
 
 def reference_exponential_gamma(decay_rate: float, decay_steps: int) -> float:
-    """Return the per-step factor that gives ``decay_rate`` over ``decay_steps`` steps."""
-    return decay_rate ** (1 / decay_steps)
+    """Return the per-step factor that gives ``decay_rate`` over ``decay_steps`` steps.
+
+    That is the rate after one step of :func:`coursepkg.schedules.exponential_decay`
+    from a base rate of 1.
+    """
+    return exponential_decay(1, base_lr=1.0, decay_rate=decay_rate, decay_steps=decay_steps)
 
 
 def check_exponential_gamma(exponential_gamma: Any) -> Feedback:
