@@ -15,12 +15,6 @@ import torch
 _MAX_GENERATOR_SEED = 2**64 - 1  # what torch.Generator.manual_seed accepts
 
 
-def check_type(value: object, expected: type, name: str, label: str) -> None:
-    """Raise a ``TypeError`` naming ``name`` unless ``value`` is an instance of ``expected``."""
-    if not isinstance(value, expected):
-        raise TypeError(f"{name} must be a {label}, got {type(value).__name__}")
-
-
 def check_positive_int(value: object, name: str, *, minimum: int = 1) -> int:
     """Return ``value`` as an ``int`` if it is an integer ``>= minimum`` (``bool`` is refused)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):

@@ -12,7 +12,6 @@ from coursepkg._checks import (
     check_loader,
     check_nonnegative,
     check_positive_int,
-    check_type,
     seeded_generator,
 )
 
@@ -52,13 +51,8 @@ NOT_NUMBERS = [True, np.bool_(True), "0.5", None, [0.5], torch.tensor(0.5), 1j]
             [[(torch.zeros(1), torch.zeros(1))], iter([])],
             [[], "batches", 3],
         ),
-        (
-            lambda v: check_type(v, torch.nn.Module, "width", "torch.nn.Module"),
-            [torch.nn.Linear(1, 1)],
-            ["x", None],
-        ),
     ],
-    ids=["positive_int", "fraction", "nonnegative", "drop_probability", "seed", "loader", "type"],
+    ids=["positive_int", "fraction", "nonnegative", "drop_probability", "seed", "loader"],
 )
 def test_a_check_accepts_what_is_allowed_and_names_the_argument_otherwise(check, good, bad):
     for value in good:

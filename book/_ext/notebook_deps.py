@@ -16,10 +16,8 @@ The tests execute every chapter with nbmake (the root ``conftest.py``) and hand 
 one that passes to :func:`record_executed`, which stores it in the same cache with
 its key; a build after the tests then executes nothing. No library does either job:
 myst-nb's cache keys on the notebook alone, and nbmake keeps no outputs but by
-overwriting its input. The standard library's ``modulefinder`` lists the modules an
-import runs, which is too many: ``coursepkg.exercises`` imports every chapter's
-exercises, so each chapter would depend on all of them and on what they import
-(``coursepkg.resnet`` among them), and any such change would re-execute the book.
+overwriting its input. The standard library's ``modulefinder`` would follow every
+import, torch's thousands of modules included, to find the few of the package.
 """
 
 from __future__ import annotations
