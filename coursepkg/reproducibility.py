@@ -27,10 +27,10 @@ def seed_everything(seed: int) -> int:
     int
         The seed, so that it can be logged.
     """
-    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started later
+    np.random.seed(seed)  # first: a clear ValueError outside [0, 2**32 - 1], nothing changed
     random.seed(seed)
-    np.random.seed(seed)  # raises a clear ValueError outside [0, 2**32 - 1]
     torch.manual_seed(seed)  # also seeds every CUDA device
+    os.environ["PYTHONHASHSEED"] = str(seed)  # for subprocesses started later
     return seed
 
 

@@ -201,9 +201,13 @@ def test_seed_everything_sets_pythonhashseed_for_subprocesses(monkeypatch):
 
 
 @pytest.mark.parametrize(("seed", "error"), [(-1, ValueError), (2**32, ValueError)])
-def test_seed_everything_refuses_a_seed_numpy_cannot_take(seed, error):
+def test_seed_everything_refuses_a_seed_numpy_cannot_take_and_changes_nothing(
+    monkeypatch, seed, error
+):
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
     with pytest.raises(error, match=r"[Ss]eed"):
         seed_everything(seed)
+    assert "PYTHONHASHSEED" not in os.environ  # a subprocess started now would not start
 
 
 @pytest.mark.parametrize(
