@@ -2,7 +2,7 @@
 
 1. Every chapter is executed in a fresh kernel, in its own temporary working
    directory: its wall time, the kernel's peak memory, and the time of each
-   training run in it (each call of ``coursepkg.fit``).
+   training run in it (each call of ``coursepkg.training.fit``).
 2. ``fit`` against a bare PyTorch loop on the same model, data and seed,
    interleaved in one process (``fit_overhead.py``).
 3. The unit and claims tests: ``pytest -m "not integration"``.

@@ -29,7 +29,7 @@ def bare_loop(model, loader, optimizer, epochs):
 
 
 def with_fit(model, loader, optimizer, epochs):
-    """Train through ``coursepkg.fit``, progress bar off."""
+    """Train through ``coursepkg.training.fit``, progress bar off."""
     fit(model, loader, epochs=epochs, optimizer=optimizer, progress=False)
 
 

@@ -71,6 +71,20 @@ def seeded_generator(seed: object, name: str = "seed") -> torch.Generator:
     return torch.Generator().manual_seed(seed)
 
 
+def tensor_list(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
+    """Materialize ``params`` (often a generator), refusing an empty one.
+
+    An exhausted generator, e.g. a ``model.parameters()`` already given to the
+    optimizer, would otherwise give a penalty of 0 without a word.
+    """
+    tensors = [params] if isinstance(params, torch.Tensor) else list(params)
+    if not tensors:
+        raise ValueError(
+            "params holds no tensor: an exhausted generator? Call model.parameters() again"
+        )
+    return tensors
+
+
 def check_loader(loader: object, name: str) -> None:
     """Reject what cannot be a non-empty iterable of batches, before any training."""
     if isinstance(loader, (str, bytes)) or not isinstance(loader, Iterable):

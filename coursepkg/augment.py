@@ -114,6 +114,8 @@ def color_jitter(
     """
     if x.ndim != 4 or x.shape[1] != 3:
         raise ValueError(f"x must be RGB images (N, 3, H, W), got shape {tuple(x.shape)}")
+    if not x.is_floating_point():  # 0–255 integers would all clamp to white
+        raise TypeError(f"x must hold floats in [0, 1], got {x.dtype}")
     check_fraction(brightness, "brightness")
     check_fraction(contrast, "contrast")
     b = 1 + brightness * (2 * torch.rand(len(x), 1, 1, 1, generator=generator) - 1)

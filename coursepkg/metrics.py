@@ -6,6 +6,8 @@ from collections.abc import Iterable
 
 import torch
 
+from coursepkg._checks import tensor_list
+
 __all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "precision_recall", "sparsity"]
 
 
@@ -19,6 +21,8 @@ def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Ten
             f"outputs and targets must give one label per sample, got {tuple(preds.shape)} "
             f"predicted labels and targets of shape {tuple(targets.shape)}"
         )
+    if len(targets) == 0:  # a mean over nothing is nan, which would pass unnoticed
+        raise ValueError("targets must not be empty")
     return preds
 
 
@@ -131,6 +135,6 @@ def mean_squared_error(prediction: torch.Tensor, target: torch.Tensor) -> float:
 
 def sparsity(params: Iterable[torch.Tensor], *, tol: float = 0.0) -> float:
     """Return the fraction of entries with ``|w| <= tol`` (exact zeros when ``tol=0``)."""
-    tensors = [p.detach() for p in params]
+    tensors = [t.detach() for t in tensor_list(params)]
     zeros = sum(int((t.abs() <= tol).sum()) for t in tensors)
     return zeros / sum(t.numel() for t in tensors)

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
-from coursepkg._checks import check_fraction, check_nonnegative
+from coursepkg._checks import check_fraction, check_nonnegative, tensor_list
 
 __all__ = [
     "WeightPenalty",
@@ -25,26 +25,12 @@ __all__ = [
 ]
 
 
-def _tensor_list(params: Iterable[torch.Tensor]) -> list[torch.Tensor]:
-    """Materialize ``params`` (often a generator), refusing an empty one.
-
-    An exhausted generator, e.g. a ``model.parameters()`` already given to the
-    optimizer, would otherwise give a penalty of 0 without a word.
-    """
-    tensors = [params] if isinstance(params, torch.Tensor) else list(params)
-    if not tensors:
-        raise ValueError(
-            "params holds no tensor: an exhausted generator? Call model.parameters() again"
-        )
-    return tensors
-
-
 def l1_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
     """Return ``Ω₁(w) = Σ|wᵢ|`` over every entry of every tensor in ``params``.
 
     Its gradient is ``sign(w)``: the same size for every non-zero weight.
     """
-    return sum(t.abs().sum() for t in _tensor_list(params))
+    return sum(t.abs().sum() for t in tensor_list(params))
 
 
 def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
@@ -52,7 +38,7 @@ def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
     Its gradient is ``2w``: proportional to each weight.
     """
-    return sum(t.square().sum() for t in _tensor_list(params))
+    return sum(t.square().sum() for t in tensor_list(params))
 
 
 def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> torch.Tensor:
@@ -62,7 +48,7 @@ def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> t
     :cite:p:`zou2005regularization`.
     """
     rho = check_fraction(l1_ratio, "l1_ratio")
-    tensors = _tensor_list(params)
+    tensors = tensor_list(params)
     return rho * l1_penalty(tensors) + (1 - rho) * l2_penalty(tensors)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import random
 
@@ -27,6 +28,7 @@ def seed_everything(seed: int) -> int:
     int
         The seed, so that it can be logged.
     """
+    seed = operator.index(seed)  # an int, NumPy's integers included; a float is refused
     np.random.seed(seed)  # first: a clear ValueError outside [0, 2**32 - 1], nothing changed
     random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device

@@ -8,8 +8,9 @@ finite schedule the rate stays at its final value (PyTorch's schedulers differ t
 A schedule is a plain formula and trusts its arguments: a rate that comes out
 negative or not finite is refused by :func:`lambda_lr`, where it would meet an
 optimizer. Refused here are only the settings that would divide by zero mid-run or
-quietly give another schedule: a warmup as long as the run, a one-cycle peak
-outside the run, an unknown ``anneal``.
+quietly give another schedule: a decay factor above 1 (``gamma=10`` meant as "divide
+by 10" makes the rate grow), a final rate above the first, a warmup as long as the
+run, a one-cycle peak outside the run, an unknown ``anneal``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ Schedule = Callable[[int], float]
 def _cosine(start: float, end: float, fraction: float) -> float:
     """Go from ``start`` (fraction 0) to ``end`` (fraction 1) along half a cosine."""
     return end + (start - end) * ((1 + math.cos(math.pi * fraction)) / 2)  # ≤ 1: never overflows
+
+
+def _check_decay(factor: float, name: str) -> None:
+    """Refuse a factor that would make a decaying rate grow."""
+    if not 0 < factor <= 1:
+        raise ValueError(f"{name} must be in (0, 1]: the rate is multiplied by it, got {factor}")
 
 
 def _check_warmup(warmup_steps: int, total_steps: int) -> None:
@@ -64,7 +71,13 @@ def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> fl
     -------
     float
         The learning rate at ``step``.
+
+    Raises
+    ------
+    ValueError
+        If ``gamma`` is outside ``(0, 1]``.
     """
+    _check_decay(gamma, "gamma")
     return base_lr * gamma ** (step // step_size)
 
 
@@ -96,7 +109,13 @@ def exponential_decay(
     -------
     float
         The learning rate at ``step``.
+
+    Raises
+    ------
+    ValueError
+        If ``decay_rate`` is outside ``(0, 1]``.
     """
+    _check_decay(decay_rate, "decay_rate")
     exponent = step // decay_steps if staircase else step / decay_steps
     return base_lr * decay_rate**exponent
 
@@ -125,7 +144,14 @@ def cosine_annealing(step: int, *, base_lr: float, total_steps: int, min_lr: flo
     -------
     float
         The learning rate at ``step``.
+
+    Raises
+    ------
+    ValueError
+        If ``min_lr > base_lr``.
     """
+    if min_lr > base_lr:
+        raise ValueError(f"min_lr must be <= base_lr, got {min_lr} > {base_lr}")
     return _cosine(base_lr, min_lr, min(step, total_steps) / total_steps)
 
 

@@ -209,7 +209,8 @@ def fit(
         check_loader(val_loader, "val_loader")
     if early_stopping is not None and val_loader is None:
         raise ValueError("early_stopping needs a val_loader to watch")
-    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+    schedulers = (torch.optim.lr_scheduler.LRScheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
+    if scheduler is not None and not isinstance(scheduler, schedulers):  # one class from torch 2.2
         kind = type(scheduler).__name__  # e.g. a schedule function not wrapped by lambda_lr
         raise TypeError(f"scheduler must be a torch.optim.lr_scheduler scheduler, got {kind}")
     if scheduler_interval not in ("epoch", "step"):

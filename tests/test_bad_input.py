@@ -31,14 +31,21 @@ from coursepkg.initialization import (
     layer_statistics,
 )
 from coursepkg.lasso import proximal_gradient, subgradient_descent
-from coursepkg.metrics import accuracy, confusion_matrix, mean_squared_error
+from coursepkg.metrics import accuracy, confusion_matrix, mean_squared_error, sparsity
 from coursepkg.models import mlp
 from coursepkg.pca import pca
 from coursepkg.penalties import WeightPenalty, elastic_net_penalty, l1_penalty, soft_threshold_
 from coursepkg.polynomial import fit_polynomial, polynomial_features
 from coursepkg.range_test import RangeTest, lr_range_test
 from coursepkg.resnet import resnet50
-from coursepkg.schedules import lambda_lr, one_cycle, warmup_cosine
+from coursepkg.schedules import (
+    cosine_annealing,
+    exponential_decay,
+    lambda_lr,
+    one_cycle,
+    step_decay,
+    warmup_cosine,
+)
 from coursepkg.stats import compare
 from coursepkg.training import History, evaluate, fit
 from coursepkg.visibility import make_visibility_data, visibility_to_beta
@@ -148,6 +155,11 @@ CASES = {
         V,
         "x must be RGB images (N, 3, H, W)",
     ),
+    "color_jitter integer images": (
+        lambda: color_jitter((X * 255).to(torch.uint8), brightness=0.1, contrast=0.1),
+        T,
+        "x must hold floats in [0, 1]",
+    ),
     "color_jitter brightness": (
         lambda: color_jitter(X, brightness=1.2, contrast=0.1),
         V,
@@ -176,6 +188,21 @@ CASES = {
         lambda: warmup_cosine(0, base_lr=0.1, warmup_steps=100, total_steps=100),
         V,
         "warmup_steps must be < total_steps",
+    ),
+    "step_decay gamma above 1": (
+        lambda: step_decay(0, base_lr=0.1, step_size=10, gamma=10),
+        V,
+        "gamma must be in (0, 1]",
+    ),
+    "exponential_decay rate above 1": (
+        lambda: exponential_decay(0, base_lr=0.1, decay_rate=2.0, decay_steps=10),
+        V,
+        "decay_rate must be in (0, 1]",
+    ),
+    "cosine_annealing min_lr above base_lr": (
+        lambda: cosine_annealing(0, base_lr=0.1, total_steps=10, min_lr=0.2),
+        V,
+        "min_lr must be <= base_lr",
     ),
     "one_cycle pct_start as a percentage": (
         lambda: one_cycle(0, max_lr=0.1, total_steps=100, pct_start=30),
@@ -264,6 +291,16 @@ CASES = {
         lambda: confusion_matrix(torch.tensor([0, 1]), torch.tensor([0, 3]), num_classes=3),
         V,
         "targets must hold labels in [0, num_classes - 1]",
+    ),
+    "accuracy of nothing": (
+        lambda: accuracy(torch.zeros(0, 3), torch.zeros(0, dtype=torch.long)),
+        V,
+        "targets must not be empty",
+    ),
+    "sparsity of an exhausted generator": (
+        lambda: sparsity(_spent_parameters()),
+        V,
+        "params holds no tensor: an exhausted generator?",
     ),
     "mean_squared_error shapes": (
         lambda: mean_squared_error(torch.zeros(4, 1), torch.zeros(4)),

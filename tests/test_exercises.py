@@ -161,6 +161,24 @@ def test_check_function_edge_cases():
         check_function("d", _double, _double, [])
 
 
+def test_a_layer_changed_in_place_is_caught():
+    def zero_the_weights(layer):
+        with torch.no_grad():
+            layer.weight.zero_()
+        return 0
+
+    feedback = check_function("w", zero_the_weights, lambda layer: 0, [(nn.Linear(2, 2),)])
+    assert "changed its argument 1 in place" in feedback.message
+
+
+def test_an_error_in_the_reference_is_the_courses_not_the_students():
+    def broken(x):
+        raise KeyError("a bug in the course")
+
+    with pytest.raises(KeyError, match="a bug in the course"):
+        check_function("d", _double, broken, CASES)
+
+
 def test_check_properties_runs_the_same_loop():
     def even(result, n):
         return None if result % 2 == 0 else "an odd number"

@@ -164,6 +164,8 @@ def compare(expected: Any, received: Any, *, rtol: float = 1e-5, atol: float = 1
 
 def _unchanged(before: Any, after: Any) -> bool:
     """Whether ``after`` still equals its deep copy ``before`` (``True`` when unknowable)."""
+    if isinstance(before, torch.nn.Module):  # a layer: its weights and buffers
+        before, after = before.state_dict(), after.state_dict()
     try:
         torch.testing.assert_close(after, before, rtol=0, atol=0, equal_nan=True)
     except AssertionError:
@@ -199,7 +201,7 @@ def _check_cases(
     success: str,
     hint: str,
 ) -> Feedback:
-    """Call ``student`` on a copy of each case; stop at the first ``problem_of(result, *case)``.
+    """Call ``student`` on a copy of each case; stop at the first ``problem_of(i, result, *case)``.
 
     The student's function gets deep copies of the arguments, so that one that
     changes its inputs in place is caught and cannot spoil the case.
@@ -222,7 +224,7 @@ def _check_cases(
             if changed:
                 problem = f"your function changed its argument {changed[0] + 1} in place"
             else:
-                problem = problem_of(result, *args)
+                problem = problem_of(number - 1, result, *args)
         except Exception as error:  # a strange returned object: report it, do not raise
             problem = f"the result could not be checked ({_describe(error)})"
         if problem is not None:
@@ -268,9 +270,11 @@ def check_function(
     Feedback
         Also printed as one line.
     """
+    # The reference runs outside the student's checks: an error there is the course's own.
+    expected = [reference(*copy.deepcopy(args)) for args in cases]
 
-    def problem_of(result: Any, *args: Any) -> str | None:
-        return compare(reference(*args), result, rtol=rtol, atol=atol)
+    def problem_of(i: int, result: Any, *args: Any) -> str | None:
+        return compare(expected[i], result, rtol=rtol, atol=atol)
 
     success = f"all {len(cases)} cases agree with the reference"
     return _check_cases(exercise, student, cases, problem_of, success=success, hint=hint)
@@ -311,7 +315,11 @@ def check_properties(
     Feedback
         Also printed as one line.
     """
-    return _check_cases(exercise, student, cases, describe_problem, success=success, hint=hint)
+
+    def problem_of(_: int, result: Any, *args: Any) -> str | None:
+        return describe_problem(result, *args)
+
+    return _check_cases(exercise, student, cases, problem_of, success=success, hint=hint)
 
 
 def check_value(
