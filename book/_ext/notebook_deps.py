@@ -4,13 +4,11 @@ myst-nb caches each notebook's outputs under the hash of its code cells, so on
 its own it would keep showing outputs computed with an older ``coursepkg``. This
 extension gives every notebook a *dependency key*: the hash of the code (not the
 docstrings, comments or formatting) of the package modules the notebook uses and
-of the modules those import. A module is used when the notebook's code imports it
-or a name from it, or reads an attribute of it; a name the package re-exports
-counts for the module that defines it. Modules are told apart by their full names
-(``coursepkg.schedules`` is not ``coursepkg.exercises.schedules``), read from the
-code's syntax tree. When a notebook's key changes, its cached outputs are dropped
-and the page is re-read, so myst-nb executes it again; the other notebooks keep
-their outputs. Changing only a docstring re-executes nothing.
+of the modules those import, found in the code's syntax tree and named in full
+(``coursepkg.schedules`` is not ``coursepkg.exercises.schedules``); a package
+imported as a whole stands for all its modules. When a notebook's key changes, its
+cached outputs are dropped and the page is re-read, so myst-nb executes it again;
+the other notebooks keep their outputs. Changing only a docstring re-executes nothing.
 
 The tests execute every chapter with nbmake (the root ``conftest.py``) and hand each
 one that passes to :func:`record_executed`, which stores it in the same cache with
@@ -53,7 +51,7 @@ def _without_docstrings(tree: ast.Module) -> ast.Module:
 
 
 class Package:
-    """The modules of a package: their code, and the modules of the package each one uses."""
+    """The modules of a package: their code, and the modules of the package each imports."""
 
     def __init__(self, root: Path):
         self.name = root.name
@@ -67,117 +65,49 @@ class Package:
                 self.packages.add(module)
             trees[module] = ast.parse(path.read_text(encoding="utf-8"))
             self.code[module] = ast.dump(_without_docstrings(trees[module]))
-        self.bindings = {module: self._bindings(tree, module) for module, tree in trees.items()}
-        self.imports = {
-            module: self._uses(tree, module) - {module} for module, tree in trees.items()
-        }
+        self.imports = {module: self._imported(tree, module) for module, tree in trees.items()}
 
-    def _absolute(self, node: ast.ImportFrom, module: str | None) -> str:
-        """Return the module a ``from ... import`` names, relative imports resolved."""
-        if not node.level or module is None:
-            return node.module or ""
-        anchor = module.split(".") if module in self.packages else module.split(".")[:-1]
-        anchor = anchor[: len(anchor) - node.level + 1]
-        return ".".join([*anchor, node.module] if node.module else anchor)
+    def _imported(self, tree: ast.Module, module: str | None = None) -> set[str]:
+        """Return the modules of the package that the code (of ``module``) imports.
 
-    def _bindings(self, tree: ast.Module, module: str | None) -> dict[str, tuple[str, str]]:
-        """Return what each name the code imports from the package stands for.
-
-        ``(module, "")`` for a module, ``(module, name)`` for a name defined in (or
-        imported into) a module; ``*module`` stands for ``(module, "*")``.
+        Modules are named in full: ``from p.a import b`` runs ``p`` and ``p.a`` and
+        names ``p.a.b`` when that is a module. A package imported as a whole (``import
+        p``, ``from p import *``) may be used in any part: it stands for all of them.
         """
-        bound = {}
+        runs, named = [], []
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):
-                for alias in node.names:
-                    if alias.name in self.code:
-                        name = alias.asname or alias.name.partition(".")[0]
-                        bound[name] = (alias.name if alias.asname else name, "")
+                runs += [alias.name for alias in node.names]
+                named += [alias.name for alias in node.names]
             elif isinstance(node, ast.ImportFrom):
-                base = self._absolute(node, module)
-                for alias in node.names if base in self.code else []:
-                    sub = f"{base}.{alias.name}"
-                    target = (sub, "") if sub in self.code else (base, alias.name)
-                    bound[alias.asname or alias.name if alias.name != "*" else f"*{base}"] = target
-        return bound
-
-    def _member(self, module: str, name: str, seen=frozenset()) -> tuple[set[str], str | None]:
-        """Return the modules behind ``module.name``, and the module it is, if it is one."""
-        used, found = {module}, None
-        if f"{module}.{name}" in self.code:
-            found = f"{module}.{name}"
-            used.add(found)
-        if (module, name) in seen:
-            return used, found
-        # A name imported into the module is followed to the module defining it; one that
-        # is not may come from a ``from ... import *``.
-        bindings = self.bindings[module]
-        stars = [(base, name) for base, attr in bindings.values() if attr == "*"]
-        for base, attr in [bindings[name]] if name in bindings else stars:
-            more, other = (
-                self._member(base, attr, seen | {(module, name)}) if attr else ({base}, base)
-            )
-            used |= more
-            found = found or other
-        return used, found
-
-    def _subtree(self, module: str) -> set[str]:
-        return {m for m in self.code if m == module or m.startswith(f"{module}.")}
-
-    def _run_by_import(self, module: str) -> set[str]:
-        """Return the module an import runs and the packages above it, those of this package."""
-        parts = module.split(".")
-        return {".".join(parts[:i]) for i in range(1, len(parts) + 1)} & self.code.keys()
-
-    def _uses(self, tree: ast.Module, module: str | None) -> set[str]:
-        """Return the modules of the package that code (of ``module``, or a notebook's) uses."""
-        bound = self.bindings[module] if module else self._bindings(tree, None)
+                base = node.module or ""
+                if node.level:  # relative to the package the module is in
+                    anchor = module.split(".")[: None if module in self.packages else -1]
+                    anchor = anchor[: len(anchor) - node.level + 1]
+                    base = ".".join([*anchor, base] if base else anchor)
+                runs.append(base)
+                named += [base if a.name == "*" else f"{base}.{a.name}" for a in node.names]
         used = set()
-
-        def module_of(node: ast.expr) -> str | None:
-            """Return the module an expression stands for; record what it uses on the way."""
-            if isinstance(node, ast.Name):
-                base, attr = bound.get(node.id, ("", ""))
-                return base if base and not attr else None
-            if isinstance(node, ast.Attribute) and (parent := module_of(node.value)):
-                more, found = self._member(parent, node.attr)
-                used.update(more)
-                return found
-            return None
-
-        attribute_of = {
-            id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-        }
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Import):
-                for alias in node.names:
-                    used |= self._run_by_import(alias.name)
-            elif isinstance(node, ast.ImportFrom):
-                base = self._absolute(node, module)
-                used |= self._run_by_import(base)
-                for alias in node.names if base in self.code else []:
-                    star = alias.name == "*"
-                    used |= self._subtree(base) if star else self._member(base, alias.name)[0]
-            elif isinstance(node, ast.Attribute):
-                module_of(node)
-            elif isinstance(node, ast.Name) and id(node) not in attribute_of:
-                if whole := module_of(node):  # a module handed around: all of it may be used
-                    used |= self._subtree(whole)
-        return used
+        for name in runs:
+            parts = name.split(".")
+            used |= {".".join(parts[:i]) for i in range(1, len(parts) + 1)}
+        for name in named:
+            whole = name in self.packages
+            used |= {m for m in self.code if m.startswith(f"{name}.")} if whole else {name}
+        return used & self.code.keys()
 
     def used_by(self, code: str) -> set[str]:
-        """Modules that ``code`` imports or uses names of, with the modules those use."""
+        """Modules that ``code`` imports, with the modules those import."""
         try:
-            direct = self._uses(ast.parse(code), None)
+            todo = list(self._imported(ast.parse(code)))
         except SyntaxError:
             return set(self.code)  # what it uses is unknown: everything
-        closure, todo = set(), list(direct)
+        closure = set()
         while todo:
             module = todo.pop()
             if module not in closure:
                 closure.add(module)
-                if module not in self.packages:  # a package's imports are re-exports
-                    todo.extend(self.imports[module])
+                todo.extend(self.imports[module])
         return closure
 
     def key(self, code: str) -> str:
