@@ -66,8 +66,3 @@ def test_checked_numbers_come_back_as_python_numbers():
     assert type(check_positive_int(np.int32(3), "n")) is int
     assert type(check_fraction(np.float32(0.5), "p")) is float
     assert type(check_nonnegative(np.int32(7), "lam")) is float
-
-
-def test_p_equal_to_one_says_why_it_is_refused():
-    with pytest.raises(ValueError, match="divide by zero"):
-        check_drop_probability(1.0)

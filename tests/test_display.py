@@ -1,5 +1,4 @@
 import numpy as np
-import pytest
 
 from coursepkg.display import glue, show_source
 from coursepkg.early_stopping import EarlyStopping
@@ -25,8 +24,3 @@ def test_glue_records_a_numpy_scalar_as_the_python_number_it_holds(monkeypatch):
     glue("n", np.int64(3), display=False)
     assert recorded == {"x": 0.25, "n": 3}
     assert type(recorded["x"]) is float and type(recorded["n"]) is int
-
-
-def test_show_source_refuses_what_has_no_source():
-    with pytest.raises(TypeError):
-        show_source(3)

@@ -3,8 +3,15 @@ import functools
 import pytest
 import torch
 from sklearn import metrics as skm
+from torch import nn
 
-from coursepkg.metrics import accuracy, confusion_matrix, mean_squared_error, precision_recall
+from coursepkg.metrics import (
+    accuracy,
+    confusion_matrix,
+    mean_squared_error,
+    precision_recall,
+    sparsity,
+)
 
 
 @pytest.fixture
@@ -70,11 +77,6 @@ def test_confusion_matrix_rejects_labels_outside_the_classes():
         confusion_matrix(torch.eye(5)[[0, 4]], torch.tensor([0, 1]), num_classes=3)
 
 
-def test_mean_squared_error_rejects_shapes_that_would_broadcast():
-    with pytest.raises(ValueError, match="prediction and target must have the same shape"):
-        mean_squared_error(torch.zeros(4, 1), torch.zeros(4))
-
-
 def test_precision_recall_match_sklearn(predictions):
     logits, targets = predictions
     preds = logits.argmax(1)
@@ -94,3 +96,41 @@ def test_precision_recall_known_answer():
     precision, recall = precision_recall(cm)
     torch.testing.assert_close(precision, torch.tensor([8 / 9, 9 / 11], dtype=torch.float64))
     torch.testing.assert_close(recall, torch.tensor([0.8, 0.9], dtype=torch.float64))
+
+
+# --- mean_squared_error -----------------------------------------------------------------
+
+
+def test_mean_squared_error_known_answer_and_sklearn():
+    result = mean_squared_error(torch.tensor([1.0, 2.0, 3.0]), torch.tensor([1.0, 2.0, 5.0]))
+    assert isinstance(result, float)
+    assert result == pytest.approx(4 / 3)
+    g = torch.Generator().manual_seed(0)
+    prediction, target = torch.randn(2, 50, generator=g, dtype=torch.float64)
+    expected = skm.mean_squared_error(target.numpy(), prediction.numpy())
+    assert mean_squared_error(prediction, target) == pytest.approx(expected, rel=1e-12)
+
+
+# --- sparsity ---------------------------------------------------------------------------
+
+SPARSE = [
+    torch.tensor([0.0, 1e-3, -2.0, 0.0], dtype=torch.float64),
+    torch.tensor([[0.0, 5.0], [1e-6, -1e-3]], dtype=torch.float64),
+]
+
+
+@pytest.mark.parametrize(
+    ("tol", "expected"), [(0.0, 3 / 8), (0, 3 / 8), (1e-6, 4 / 8), (1e-3, 6 / 8), (10.0, 1.0)]
+)
+def test_sparsity_counts_entries_within_tol(tol, expected):
+    result = sparsity(SPARSE, tol=tol)
+    assert type(result) is float
+    assert result == expected
+    assert sparsity(iter(SPARSE), tol=tol) == expected
+
+
+def test_sparsity_of_a_tensor_and_of_a_model():
+    assert sparsity(SPARSE[1]) == 0.25
+    model = nn.Linear(4, 2)
+    nn.init.zeros_(model.weight)
+    assert sparsity(model.parameters()) == 0.8  # 8 zero weights, 2 non-zero biases

@@ -50,8 +50,3 @@ def test_data_on_a_line_has_one_axis_with_all_the_variance():
     result = pca(t * torch.tensor([[3.0, 4.0]], dtype=torch.float64), 2)
     assert result.explained_variance_ratio[0] == pytest.approx(1.0)
     torch.testing.assert_close(result.components[0], torch.tensor([0.6, 0.8], dtype=torch.float64))
-
-
-def test_more_components_than_min_n_d_are_refused():
-    with pytest.raises(ValueError, match="n_components must be <= min"):
-        pca(torch.ones(5, 3), 4)

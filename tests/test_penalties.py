@@ -5,7 +5,6 @@ import pytest
 import torch
 from torch import nn
 
-from coursepkg.metrics import sparsity
 from coursepkg.penalties import (
     WeightPenalty,
     decay_param_groups,
@@ -135,31 +134,6 @@ def test_soft_threshold_is_the_proximal_operator_of_the_l1_norm(threshold, seed)
             # costs at least half its squared length.
             gain = objective(best + delta) - objective(best)
             assert gain >= 0.5 * delta.square().sum() - 1e-12
-
-
-# --- sparsity ---------------------------------------------------------------------------
-
-SPARSE = [
-    torch.tensor([0.0, 1e-3, -2.0, 0.0], dtype=torch.float64),
-    torch.tensor([[0.0, 5.0], [1e-6, -1e-3]], dtype=torch.float64),
-]
-
-
-@pytest.mark.parametrize(
-    ("tol", "expected"), [(0.0, 3 / 8), (0, 3 / 8), (1e-6, 4 / 8), (1e-3, 6 / 8), (10.0, 1.0)]
-)
-def test_sparsity_counts_entries_within_tol(tol, expected):
-    result = sparsity(SPARSE, tol=tol)
-    assert type(result) is float
-    assert result == expected
-    assert sparsity(iter(SPARSE), tol=tol) == expected
-
-
-def test_sparsity_of_a_tensor_and_of_a_model():
-    assert sparsity(SPARSE[1]) == 0.25
-    model = nn.Linear(4, 2)
-    nn.init.zeros_(model.weight)
-    assert sparsity(model.parameters()) == 0.8  # 8 zero weights, 2 non-zero biases
 
 
 # --- split_decay_parameters / decay_param_groups ----------------------------------------

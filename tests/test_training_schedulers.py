@@ -1,4 +1,4 @@
-"""Tests of the ``scheduler`` and ``scheduler_interval`` arguments of :func:`coursepkg.fit`.
+"""Tests of ``scheduler`` and ``scheduler_interval``, arguments of :func:`coursepkg.training.fit`.
 
 Notes
 -----
@@ -218,11 +218,6 @@ def test_plateau_watches_the_training_loss_without_validation_data():
     history, optimizer = frozen_fit(0.1, None, _plateau, epochs=3)
     assert history.lr == pytest.approx([0.1, 0.1, 0.05])
     assert optimizer.param_groups[0]["lr"] == pytest.approx(0.025)
-
-
-def test_plateau_with_step_interval_is_refused():
-    with pytest.raises(ValueError, match="must be 'epoch' with ReduceLROnPlateau"):
-        frozen_fit(0.1, [1.0], _plateau, epochs=1, scheduler_interval="step")
 
 
 # --- bad input ----------------------------------------------------------------------------
