@@ -123,9 +123,9 @@ def split_decay_parameters(model: nn.Module) -> tuple[list[nn.Parameter], list[n
 
     Weight matrices and convolution kernels (2 or more dimensions) are decayed.
     Biases and the scales and shifts of normalization layers (1-D) are not: they
-    are few, they do not make the function more complex, and shrinking a batch
-    norm's scale towards 0 only changes the effective learning rate of the layer
-    before it.
+    are few, and they do not make the function more complex. Shrinking a batch
+    norm's scale γ would change the function itself; decay on the weights feeding
+    a batch-norm layer only changes their effective learning rate.
 
     Returns
     -------

@@ -6,7 +6,9 @@ import torch
 from sklearn.linear_model import ElasticNet, Lasso
 
 from coursepkg.lasso import (
+    duality_gap,
     elastic_net_objective,
+    fista,
     lipschitz_constant,
     proximal_gradient,
     subgradient_descent,
@@ -161,3 +163,67 @@ def test_proximal_gradient_with_an_all_zero_design_stays_at_zero():
     y = torch.randn(6, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
     path = proximal_gradient(torch.zeros(6, 3, dtype=torch.float64), y, alpha=0.1, steps=3)
     assert (path == 0).all()
+
+
+# --- fista / duality_gap ----------------------------------------------------------------
+
+
+def _copies_problem(seed, n=200):
+    """Three near-copies of one signal and 7 noise features: XᵀX/n has a condition number ~1e4."""
+    g = torch.Generator().manual_seed(seed)
+    signal = torch.randn(n, 1, generator=g, dtype=torch.float64)
+    copies = signal + 0.01 * torch.randn(n, 3, generator=g, dtype=torch.float64)
+    x = torch.cat([copies, torch.randn(n, 7, generator=g, dtype=torch.float64)], dim=1)
+    return x, 3 * signal[:, 0] + 0.5 * torch.randn(n, generator=g, dtype=torch.float64)
+
+
+def _sklearn_exact(x, y, alpha, l1_ratio):
+    model = SKLEARN[l1_ratio](alpha).set_params(tol=1e-14, max_iter=1_000_000)
+    return model.fit(x.numpy(), y.numpy()).coef_
+
+
+@pytest.mark.parametrize("alpha", [0.05, 0.5])
+@pytest.mark.parametrize("l1_ratio", SKLEARN)
+def test_fista_matches_sklearn(sparse_data, l1_ratio, alpha):
+    x, y, _ = sparse_data
+    solution = fista(x, y, alpha=alpha, l1_ratio=l1_ratio, tol=1e-13)
+    assert solution.gap <= 1e-13 and solution.steps < 100_000
+    expected = _sklearn_exact(x, y, alpha, l1_ratio)
+    np.testing.assert_allclose(solution.w.numpy(), expected, rtol=0, atol=1e-6)
+    assert torch.equal(solution.w == 0, torch.from_numpy(expected == 0))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+@pytest.mark.parametrize("l1_ratio", SKLEARN)
+def test_fista_solves_near_copies(seed, l1_ratio):
+    x, y = _copies_problem(seed)
+    expected = _sklearn_exact(x, y, 1.0, l1_ratio)
+    solution = fista(x, y, alpha=1.0, l1_ratio=l1_ratio, tol=1e-13)
+    assert solution.gap <= 1e-13
+    # J(w) − J(w*) <= gap, and J is strongly convex on the support with modulus
+    # μ = λ_min of XᵀX/n there (+ α(1 − ρ)): |w − w*| <= √(2·gap/μ).
+    np.testing.assert_allclose(solution.w.numpy(), expected, rtol=0, atol=1e-3)
+    assert torch.equal(solution.w == 0, torch.from_numpy(expected == 0))
+
+
+def test_the_duality_gap_bounds_the_suboptimality(sparse_data):
+    x, y, _ = sparse_data
+    for l1_ratio in SKLEARN:
+        best = torch.from_numpy(_sklearn_exact(x, y, 0.2, l1_ratio))
+        j_best = elastic_net_objective(x, y, best, alpha=0.2, l1_ratio=l1_ratio)
+        assert abs(duality_gap(x, y, best, alpha=0.2, l1_ratio=l1_ratio)) < 1e-12
+        g = torch.Generator().manual_seed(2)
+        for _ in range(20):
+            w = best + 0.3 * torch.randn(20, generator=g, dtype=torch.float64)
+            gap = duality_gap(x, y, w, alpha=0.2, l1_ratio=l1_ratio)
+            j = elastic_net_objective(x, y, w, alpha=0.2, l1_ratio=l1_ratio)
+            assert gap >= j - j_best - 1e-12 > 0
+
+
+def test_fista_refuses_ridge_and_reports_an_unfinished_run(sparse_data):
+    x, y, _ = sparse_data
+    with pytest.raises(ValueError, match="l1_ratio"):
+        fista(x, y, alpha=0.2, l1_ratio=0.0)
+    solution = fista(x, y, alpha=0.05, tol=0.0, max_steps=3)
+    assert solution.steps == 3
+    assert solution.gap == duality_gap(x, y, solution.w, alpha=0.05)
