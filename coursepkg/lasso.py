@@ -103,11 +103,17 @@ def proximal_gradient(
     w = x.new_zeros(x.shape[1]) if w0 is None else w0.detach().clone()
     path = [w.clone()]
     for _ in range(steps):
-        gradient = x.T @ (x @ w - y) / len(y)  # (d,)
-        w = soft_threshold_(w - step * gradient, step * alpha * rho)
-        w /= 1 + step * alpha * (1 - rho)
+        w = _proximal_step(x, y, w, step, alpha, rho)
         path.append(w.clone())
     return torch.stack(path)
+
+
+def _proximal_step(
+    x: torch.Tensor, y: torch.Tensor, w: torch.Tensor, step: float, alpha: float, rho: float
+) -> torch.Tensor:
+    """From ``w``: a gradient step on the loss, then the penalty's proximal step."""
+    gradient = x.T @ (x @ w - y) / len(y)  # (d,)
+    return soft_threshold_(w - step * gradient, step * alpha * rho) / (1 + step * alpha * (1 - rho))
 
 
 def subgradient_descent(
@@ -222,9 +228,7 @@ def fista(
     gap = duality_gap(x, y, w, alpha=alpha, l1_ratio=rho)
     k = 0
     while gap > tol and k < max_steps:
-        gradient = x.T @ (x @ v - y) / len(y)  # (d,)
-        w_new = soft_threshold_(v - step * gradient, step * alpha * rho)
-        w_new /= 1 + step * alpha * (1 - rho)
+        w_new = _proximal_step(x, y, v, step, alpha, rho)
         t_new = (1 + math.sqrt(1 + 4 * t * t)) / 2
         if float((v - w_new) @ (w_new - w)) > 0:  # the momentum overshoots: restart it
             v, t_new = w_new.clone(), 1.0

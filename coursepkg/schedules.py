@@ -71,11 +71,6 @@ def step_decay(step: int, *, base_lr: float, step_size: int, gamma: float) -> fl
     -------
     float
         The learning rate at ``step``.
-
-    Raises
-    ------
-    ValueError
-        If ``gamma`` is outside ``(0, 1]``.
     """
     _check_decay(gamma, "gamma")
     return base_lr * gamma ** (step // step_size)
@@ -109,11 +104,6 @@ def exponential_decay(
     -------
     float
         The learning rate at ``step``.
-
-    Raises
-    ------
-    ValueError
-        If ``decay_rate`` is outside ``(0, 1]``.
     """
     _check_decay(decay_rate, "decay_rate")
     exponent = step // decay_steps if staircase else step / decay_steps
@@ -144,11 +134,6 @@ def cosine_annealing(step: int, *, base_lr: float, total_steps: int, min_lr: flo
     -------
     float
         The learning rate at ``step``.
-
-    Raises
-    ------
-    ValueError
-        If ``min_lr > base_lr``.
     """
     if min_lr > base_lr:
         raise ValueError(f"min_lr must be <= base_lr, got {min_lr} > {base_lr}")
