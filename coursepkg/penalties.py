@@ -42,14 +42,14 @@ def l2_penalty(params: Iterable[torch.Tensor]) -> torch.Tensor:
 
 
 def elastic_net_penalty(params: Iterable[torch.Tensor], *, l1_ratio: float) -> torch.Tensor:
-    """Return ``ρ·Σ|wᵢ| + (1 − ρ)·Σwᵢ²`` with ``ρ = l1_ratio`` in ``[0, 1]``.
+    """Return ``ρ·Σ|wᵢ| + (1 − ρ)/2·Σwᵢ²`` with ``ρ = l1_ratio`` in ``[0, 1]``.
 
-    ``l1_ratio=1`` is the L1 penalty, ``l1_ratio=0`` the L2 penalty
-    :cite:p:`zou2005regularization`.
+    scikit-learn's ``ElasticNet`` convention :cite:p:`zou2005regularization`:
+    ``l1_ratio=1`` is the L1 penalty, ``l1_ratio=0`` half the L2 penalty.
     """
     rho = check_fraction(l1_ratio, "l1_ratio")
     tensors = tensor_list(params)
-    return rho * l1_penalty(tensors) + (1 - rho) * l2_penalty(tensors)
+    return rho * l1_penalty(tensors) + (1 - rho) / 2 * l2_penalty(tensors)
 
 
 class WeightPenalty:

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.linear_model import Ridge
 from torch import nn
 
 from coursepkg.data import make_sparse_regression
@@ -33,6 +34,7 @@ from coursepkg.exercises.framework import (
 )
 from coursepkg.lasso import proximal_gradient
 from coursepkg.penalties import soft_threshold_
+from coursepkg.polynomial import polynomial_features
 from coursepkg.resnet import resnet50
 
 # --- compare ----------------------------------------------------------------------------
@@ -229,6 +231,22 @@ def _early_stopping_by_hand(val_losses, patience, *, ties_improve=False):
     return best_epoch, len(val_losses)
 
 
+def _ridge_by_rows(x, y, degree, lam, *, entry=None, penalize_intercept=False, rows=True):
+    """Ridge as least squares with extra rows ``entry(N, λ)·e_k``; right with √(Nλ), k >= 1."""
+    phi = polynomial_features(x, degree)
+    value = (len(y) * lam) ** 0.5 if entry is None else entry(len(y), lam)
+    extra = value * torch.eye(degree + 1, dtype=phi.dtype)
+    extra = extra if penalize_intercept else extra[1:]
+    extra = extra if rows else extra[:0]
+    phi_aug, y_aug = torch.cat([phi, extra]), torch.cat([y, torch.zeros(len(extra))])
+    return torch.linalg.lstsq(phi_aug, y_aug[:, None]).solution[:, 0]
+
+
+def _ridge_scikit_learn(x, y, degree, lam):
+    sk = Ridge(alpha=len(y) * lam).fit(polynomial_features(x, degree)[:, 1:].numpy(), y.numpy())
+    return torch.tensor(np.concatenate([[sk.intercept_], sk.coef_]))
+
+
 def _bn_forward(x, gamma, beta, eps, *, correction=0, eps_inside=True):
     var = x.var(dim=0, correction=correction)
     scale = torch.sqrt(var + eps) if eps_inside else var.sqrt() + eps
@@ -279,50 +297,85 @@ WRONG_ANSWERS = {
         lambda losses, patience: _early_stopping_by_hand(losses, patience, ties_improve=True),
         "early_stopping_epochs([0.3, 0.3, 0.3, 0.3], 2): item 0: expected 1, got 4",
     ),
-    "l2-lam-not-2lam": (
-        penalties.check_l2_sgd_step,
-        lambda w, grad, lr, lam: w - lr * (grad + lam * w),
-        "Hint: the gradient of lam·Σw² is 2·lam·w",
+    "ridge-rows-without-n": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: _ridge_by_rows(x, y, d, lam, entry=lambda n, lam: lam**0.5),
+        "are ridge at λ/N",
     ),
-    "l2-penalty-without-lr": (
-        penalties.check_l2_sgd_step,
-        lambda w, grad, lr, lam: w - lr * grad - 2 * lam * w,
+    "ridge-rows-lambda-not-root": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: _ridge_by_rows(x, y, d, lam, entry=lambda n, lam: lam),
+        "are ridge at λ²/N",
+    ),
+    "ridge-rows-half": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: _ridge_by_rows(x, y, d, lam, entry=lambda n, a: (n * a / 2) ** 0.5),
+        "are ridge at 2λ or λ/2",
+    ),
+    "ridge-intercept-penalized": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: _ridge_by_rows(x, y, d, lam, penalize_intercept=True),
+        "penalize the intercept w₀ too",
+    ),
+    "ridge-without-rows": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: _ridge_by_rows(x, y, d, lam, rows=False),
+        "are plain least squares, as if λ = 0",
+    ),
+    "ridge-intercept-is-the-mean-of-y": (
+        overfitting.check_ridge_by_augmentation,
+        lambda x, y, d, lam: torch.cat([y.mean()[None], _ridge_by_rows(x, y, d, lam)[1:]]),
+        "at index (0,)",
+    ),
+    "enet-prox-divide-by-1-plus-tau": (
+        penalties.check_elastic_net_prox,
+        lambda v, tau, rho: soft_threshold_(v.clone(), tau * rho) / (1 + tau),
+        "Hint: on w > 0 the objective is smooth",
+    ),
+    "enet-prox-threshold-tau": (
+        penalties.check_elastic_net_prox,
+        lambda v, tau, rho: soft_threshold_(v.clone(), tau) / (1 + tau * (1 - rho)),
+        "elastic_net_prox(tensor of shape (5,), 0.5, 0.5): values differ",
+    ),
+    "enet-prox-scale-first": (
+        penalties.check_elastic_net_prox,
+        lambda v, tau, rho: soft_threshold_(v / (1 + tau * (1 - rho)), tau * rho),
         "values differ",
     ),
-    "soft-threshold-in-place": (
-        penalties.check_soft_threshold,
-        soft_threshold_,
-        "changed its argument 1 in place",
+    "adamw-decay-exponential": (
+        penalties.check_adamw_decay,
+        lambda shrink, lr, steps: -math.log(shrink) / (lr * steps),
+        "Hint: AdamW multiplies a weight the data do not move by (1 - lr·wd)",
     ),
-    "soft-threshold-without-sign": (
-        penalties.check_soft_threshold,
-        lambda w, t: torch.clamp(w.abs() - t, min=0.0),
-        "values differ",
-    ),
-    "shrink-without-clamp": (
-        penalties.check_soft_threshold,
-        lambda w, t: w - t * torch.sign(w),
-        "values differ",
+    "adamw-decay-without-lr": (
+        penalties.check_adamw_decay,
+        lambda shrink, lr, steps: 1 - shrink ** (1 / steps),
+        "adamw_decay(0.5, 0.001, 420): expected",
     ),
     "alpha-max-without-n": (
         penalties.check_alpha_max,
-        lambda x, y: float((x.T @ y).abs().max()),
+        lambda x, y, rho: float((x.T @ y).abs().max() / rho),
         "expected 2.273",
     ),
     "alpha-max-without-abs": (
         penalties.check_alpha_max,
-        lambda x, y: float((x.T @ y).max() / len(y)),
+        lambda x, y, rho: float((x.T @ y).max() / (len(y) * rho)),
         "Hint: at w = 0 the data gradient is -X.T @ y / n",
+    ),
+    "alpha-max-lasso-only": (
+        penalties.check_alpha_max,
+        lambda x, y, rho: float((x.T @ y).abs().max() / len(y)),
+        "case 2 of 3",
     ),
     "dropout-unscaled": (
         dropout_exercises.check_dropout,
         lambda x, p: x * (torch.rand_like(x) >= p),
-        "every output must be 0 or x/(1 - p) = 4.286",
+        "every output must be 0 or x_i/(1 - p)",
     ),
     "dropout-scaled-by-keep": (
         dropout_exercises.check_dropout,
         lambda x, p: x * (torch.rand_like(x) >= p) * (1 - p),
-        "every output must be 0 or x/(1 - p)",
+        "every output must be 0 or x_i/(1 - p)",
     ),
     "dropout-drops-1-p": (
         dropout_exercises.check_dropout,
@@ -337,17 +390,47 @@ WRONG_ANSWERS = {
     "dropout-in-place": (
         dropout_exercises.check_dropout,
         lambda x, p: x.mul_(torch.rand_like(x) >= p).div_(1 - p),
-        "dropout(tensor of shape (100000,), 0.3): your function changed its argument 1",
+        "dropout(tensor of shape (400, 250), 0.3): your function changed its argument 1",
     ),
     "dropout-list": (
         dropout_exercises.check_dropout,
         lambda x, p: dropout(x, p).tolist(),
-        "expected a tensor of shape (100000,), got list",
+        "expected a tensor of shape (400, 250), got list",
     ),
     "dropout-reshaped": (
         dropout_exercises.check_dropout,
         lambda x, p: dropout(x, p).reshape(-1, 2),
-        "expected a tensor of shape (100000,), got (50000, 2)",
+        "expected a tensor of shape (400, 250), got (50000, 2)",
+    ),
+    "dropout-fixed-seed": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x * (torch.rand(x.shape, generator=torch.Generator().manual_seed(0)) >= p) / (1 - p),
+        "two calls returned the same mask",
+    ),
+    "dropout-deterministic-mask": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x * (torch.arange(x.numel()).reshape(x.shape) >= p * x.numel()) / (1 - p),
+        "the zeros form contiguous blocks",
+    ),
+    "dropout-deterministic-per-row": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x * (torch.arange(x.shape[-1]) >= p * x.shape[-1]) / (1 - p),
+        "the zeros form contiguous blocks",
+    ),
+    "dropout-one-mask-per-batch": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x * (torch.rand(x.shape[-1]) >= p) / (1 - p),
+        "every example (row) got the same mask",
+    ),
+    "dropout-max-times-mask": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x.max() * (torch.rand_like(x) >= p) / (1 - p),
+        "every kept output has the same value",
+    ),
+    "dropout-abs": (
+        dropout_exercises.check_dropout,
+        lambda x, p: x.abs() * (torch.rand_like(x) >= p) / (1 - p),
+        "the signs of x are lost",
     ),
     "dropout-mask": (
         dropout_exercises.check_dropout,
@@ -359,20 +442,50 @@ WRONG_ANSWERS = {
         lambda x, p: dropout(x, p).long(),
         "expected a floating-point tensor",
     ),
-    "moments-unscaled-variance": (
-        dropout_exercises.check_dropout_moments,
-        lambda a, p: (a, a * a * p),
-        "dropout_moments(2.0, 0.5): item 1: expected 4.0, got 2.0",
+    "penalty-unscaled-dropout": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p * (1 - p) * float((w**2 * x**2).sum()),
+        "expected 2.5625, got 1.64: this is the variance of dropout without the 1/(1 - p)",
     ),
-    "moments-mean-not-inverted": (
-        dropout_exercises.check_dropout_moments,
-        lambda a, p: (a * (1 - p), a * a * p / (1 - p)),
-        "item 0: expected 2.0, got 1.0",
+    "penalty-factor-p": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p * float((w**2 * x**2).sum()),
+        "the factor is not p",
     ),
-    "moments-one-number": (
-        dropout_exercises.check_dropout_moments,
-        lambda a, p: a * a * p / (1 - p),
-        "expected a sequence of 2 items",
+    "penalty-factor-upside-down": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: (1 - p) / p * float((w**2 * x**2).sum()) if p else 0.0,
+        "the factor is upside down",
+    ),
+    "penalty-second-moment": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: float((w**2 * x**2).sum()) / (1 - p),
+        "subtract the squared mean",
+    ),
+    "penalty-without-x": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p / (1 - p) * float((w**2).sum()),
+        "each term carries x_i²",
+    ),
+    "penalty-x-not-squared": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p / (1 - p) * float((w**2 * x).sum()),
+        "x_i enters squared",
+    ),
+    "penalty-square-of-sum": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p / (1 - p) * float(w @ x) ** 2,
+        "you squared the sum w·x",
+    ),
+    "penalty-negative": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: -p / (1 - p) * float((w**2 * x**2).sum()),
+        "expected 2.5625, got -2.5625. Hint: write ŷ - w·x",
+    ),
+    "penalty-per-coordinate": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: p / (1 - p) * w**2 * x**2,
+        "expected a number, got Tensor",
     ),
     "bn-eps-outside-root": (
         batchnorm.check_bn_forward,
@@ -531,19 +644,28 @@ def _running_update_torch(running_mean, running_var, x, momentum):
 RIGHT_ANSWERS = {
     "degree-numpy": (overfitting.check_best_degree, _best_degree_numpy),
     "epochs-by-hand": (overfitting.check_early_stopping_epochs, _early_stopping_by_hand),
-    "l2-step-factored": (
-        penalties.check_l2_sgd_step,
-        lambda w, grad, lr, lam: (1 - 2 * lr * lam) * w - lr * grad,
+    "ridge-by-rows": (overfitting.check_ridge_by_augmentation, _ridge_by_rows),
+    "ridge-scikit-learn": (overfitting.check_ridge_by_augmentation, _ridge_scikit_learn),
+    "enet-prox-torch": (
+        penalties.check_elastic_net_prox,
+        lambda v, tau, rho: torch.nn.functional.softshrink(v, tau * rho) / (1 + tau - tau * rho),
     ),
-    "softshrink": (penalties.check_soft_threshold, torch.nn.functional.softshrink),
+    "adamw-decay-log1p": (
+        penalties.check_adamw_decay,
+        lambda shrink, lr, steps: -math.expm1(math.log(shrink) / steps) / lr,
+    ),
     "alpha-max-numpy": (
         penalties.check_alpha_max,
-        lambda x, y: np.abs(x.numpy().T @ y.numpy()).max() / len(y),
+        lambda x, y, rho: np.abs(x.numpy().T @ y.numpy()).max() / (len(y) * rho),
     ),
     "dropout-torch": (dropout_exercises.check_dropout, torch.nn.functional.dropout),
     "dropout-bernoulli": (
         dropout_exercises.check_dropout,
         lambda x, p: x * torch.bernoulli(torch.full_like(x, 1 - p)) / (1 - p),
+    ),
+    "penalty-variance-of-the-output": (
+        dropout_exercises.check_dropout_penalty,
+        lambda w, x, p: (w**2 * x**2).sum() * (1 / (1 - p) - 1),  # a 0-d tensor
     ),
     "bn-forward-torch": (
         batchnorm.check_bn_forward,
@@ -588,21 +710,38 @@ def test_another_right_answer_passes(check, answer):
 # --- references whose truth needs more than another answer ---------------------------------------
 
 
-def test_reference_dropout_moments_agree_with_monte_carlo():
+def test_reference_dropout_penalty_is_the_extra_squared_error_under_random_masks():
     generator = torch.Generator().manual_seed(0)
-    n = 1_000_000
-    for a, p in [(2.0, 0.5), (1.0, 0.2), (-3.0, 0.75), (0.5, 0.0)]:
-        samples = dropout(torch.full((n,), a, dtype=torch.float64), p, generator=generator)
-        mean, variance = dropout_exercises.reference_dropout_moments(a, p)
-        assert abs(samples.mean().item() - mean) <= 5 * math.sqrt(variance / n)
-        assert samples.var().item() == pytest.approx(variance, rel=0.01, abs=1e-12)
+    n = 200_000  # mask draws
+    w = torch.tensor([0.5, -1.0, 2.0, 0.3], dtype=torch.float64)
+    x = torch.tensor([1.0, 3.0, -0.5, 2.0], dtype=torch.float64)
+    y = 0.7
+    for p in (0.2, 0.5, 0.75):
+        y_hat = dropout(x.expand(n, -1), p, generator=generator) @ w  # (n,) thinned outputs
+        extra = (y - y_hat) ** 2 - (y - w @ x) ** 2  # (n,) one sample of the penalty each
+        penalty = dropout_exercises.reference_dropout_penalty(w, x, p)
+        assert abs(extra.mean().item() - penalty) <= 5 * extra.std().item() / math.sqrt(n)
 
 
-def test_reference_alpha_max_is_the_smallest_strength_that_zeroes_the_lasso():
+@pytest.mark.parametrize("rho", [1.0, 0.5])
+def test_reference_alpha_max_is_the_smallest_strength_that_zeroes_the_elastic_net(rho):
     data = make_sparse_regression(100, 20, n_informative=3, noise=0.5, seed=0)
-    alpha_max = penalties.reference_alpha_max(data.x, data.y)
-    assert (proximal_gradient(data.x, data.y, alpha=alpha_max, steps=200) == 0).all()
-    assert (proximal_gradient(data.x, data.y, alpha=0.9 * alpha_max, steps=200)[-1] != 0).any()
+    alpha_max = penalties.reference_alpha_max(data.x, data.y, rho)
+    path = proximal_gradient(data.x, data.y, alpha=alpha_max, l1_ratio=rho, steps=200)
+    assert (path == 0).all()
+    path = proximal_gradient(data.x, data.y, alpha=0.9 * alpha_max, l1_ratio=rho, steps=200)
+    assert (path[-1] != 0).any()
+
+
+def test_reference_adamw_decay_gives_the_shrink_with_torch_adamw():
+    shrink, lr, steps = 0.1, 0.1, 20
+    w = torch.ones(1, dtype=torch.float64, requires_grad=True)
+    decay = penalties.reference_adamw_decay(shrink, lr, steps)
+    optimizer = torch.optim.AdamW([w], lr=lr, weight_decay=decay)
+    for _ in range(steps):
+        w.grad = torch.zeros_like(w)  # a weight the data do not move
+        optimizer.step()
+    assert w.item() == pytest.approx(shrink, rel=1e-12)
 
 
 def test_reference_bottleneck_params_add_up_to_resnet50():

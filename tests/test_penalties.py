@@ -62,7 +62,7 @@ def test_l1_and_l2_penalties_by_hand(source):
 def test_elastic_net_penalty_by_hand(source, rho):
     make, l1, l2 = SOURCES[source]
     value = elastic_net_penalty(make(), l1_ratio=rho)
-    assert value.item() == pytest.approx(rho * l1 + (1 - rho) * l2, rel=1e-15)
+    assert value.item() == pytest.approx(rho * l1 + (1 - rho) / 2 * l2, rel=1e-15)
 
 
 @pytest.mark.parametrize("lam", [0.1, 2.5])
@@ -71,9 +71,9 @@ def test_elastic_net_penalty_by_hand(source, rho):
     [
         (l2_penalty, lambda w: 2 * w),
         (l1_penalty, torch.sign),
-        (partial(elastic_net_penalty, l1_ratio=0.3), lambda w: 0.3 * w.sign() + 0.7 * 2 * w),
+        (partial(elastic_net_penalty, l1_ratio=0.3), lambda w: 0.3 * w.sign() + 0.7 * w),
         (partial(elastic_net_penalty, l1_ratio=1.0), torch.sign),
-        (partial(elastic_net_penalty, l1_ratio=0.0), lambda w: 2 * w),
+        (partial(elastic_net_penalty, l1_ratio=0.0), lambda w: w),
     ],
     ids=["l2", "l1", "elastic_net_0.3", "elastic_net_1", "elastic_net_0"],
 )
@@ -235,8 +235,8 @@ def two_layers():
     [
         ("l1", {}, 0.2 * 7.5),
         ("l2", {}, 0.2 * 15.25),
-        ("elastic_net", {"l1_ratio": 0.3}, 0.2 * (0.3 * 7.5 + 0.7 * 15.25)),
-        ("elastic_net", {}, 0.2 * (0.5 * 7.5 + 0.5 * 15.25)),
+        ("elastic_net", {"l1_ratio": 0.3}, 0.2 * (0.3 * 7.5 + 0.7 / 2 * 15.25)),
+        ("elastic_net", {}, 0.2 * (0.5 * 7.5 + 0.5 / 2 * 15.25)),
         ("l2", {"l1_ratio": 0.9}, 0.2 * 15.25),  # l1_ratio is ignored by the other kinds
     ],
 )

@@ -6,6 +6,7 @@ from coursepkg.data import make_polynomial_regression
 from coursepkg.metrics import mean_squared_error
 from coursepkg.polynomial import (
     fit_polynomial,
+    fit_polynomial_ridge,
     polynomial_features,
     predict_polynomial,
 )
@@ -86,3 +87,47 @@ def test_predict_polynomial_known_answer_and_numpy_polyval(data):
     coef = fit_polynomial(data.x_train, data.y_train, 4)
     expected = np.polyval(coef.numpy()[::-1], data.x_test.numpy())
     np.testing.assert_allclose(predict_polynomial(coef, data.x_test).numpy(), expected, rtol=1e-10)
+
+
+@pytest.mark.parametrize(("degree", "lam"), [(1, 0.1), (5, 1e-3), (14, 5e-4), (8, 2.0)])
+def test_ridge_matches_scikit_learn_ridge_at_alpha_n_lambda(degree, lam):
+    # scikit-learn's Ridge minimizes ‖y − Xw − b‖² + alpha‖w‖² (no 1/(2N)), intercept b free:
+    # our λ/2‖w‖² next to 1/(2N)‖·‖² is alpha = N·λ.
+    from sklearn.linear_model import Ridge
+
+    data = make_polynomial_regression(15, 1, noise=0.2, seed=3)
+    coef = fit_polynomial_ridge(data.x_train, data.y_train, degree, lam)
+    features = polynomial_features(data.x_train, degree)[:, 1:].numpy()
+    sk = Ridge(alpha=15 * lam, solver="svd").fit(features, data.y_train.numpy())
+    np.testing.assert_allclose(coef[1:].numpy(), sk.coef_, rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(coef[0].item(), sk.intercept_, rtol=1e-7, atol=1e-10)
+
+
+def test_ridge_zeroes_the_gradient_of_its_objective(data):
+    # J(w₀, w) = 1/(2N)‖w₀ + Φw − y‖² + λ/2‖w‖², w₀ not penalized: autograd's gradient vanishes.
+    coef = fit_polynomial_ridge(data.x_train, data.y_train, 6, 0.01).requires_grad_()
+    residual = predict_polynomial(coef, data.x_train) - data.y_train
+    objective = (residual**2).mean() / 2 + 0.01 / 2 * (coef[1:] ** 2).sum()
+    (grad,) = torch.autograd.grad(objective, coef)
+    assert grad.abs().max() < 1e-12
+
+
+def test_ridge_leaves_the_intercept_free_and_tends_to_least_squares_and_the_mean(data):
+    x, y = data.x_train, data.y_train
+    shifted = fit_polynomial_ridge(x, y + 5.0, 4, 0.1) - fit_polynomial_ridge(x, y, 4, 0.1)
+    torch.testing.assert_close(shifted, torch.tensor([5.0, 0, 0, 0, 0], dtype=torch.float64))
+    torch.testing.assert_close(
+        fit_polynomial_ridge(x, y, 3, 1e-12), fit_polynomial(x, y, 3), rtol=1e-8, atol=1e-8
+    )
+    flat = fit_polynomial_ridge(x, y, 3, 1e12)  # every power weight shrunk to 0: the mean
+    torch.testing.assert_close(flat, torch.tensor([y.mean(), 0, 0, 0]), rtol=0, atol=1e-10)
+    assert fit_polynomial_ridge(x, y, 0, 0.5).item() == pytest.approx(y.mean().item())
+
+
+@pytest.mark.parametrize(
+    ("lam", "error"),
+    [(0.0, ValueError), (-1.0, ValueError), (float("nan"), ValueError), ("0.1", TypeError)],
+)
+def test_ridge_rejects_a_strength_that_is_not_positive(data, lam, error):
+    with pytest.raises(error, match="lam"):
+        fit_polynomial_ridge(data.x_train, data.y_train, 3, lam)

@@ -9,15 +9,22 @@ import torch
 
 from coursepkg.data import make_polynomial_regression
 from coursepkg.early_stopping import EarlyStopping
-from coursepkg.exercises.framework import Feedback, check_function
+from coursepkg.exercises.framework import Feedback, check_function, check_properties, compare
 from coursepkg.metrics import mean_squared_error
-from coursepkg.polynomial import fit_polynomial, predict_polynomial
+from coursepkg.polynomial import (
+    fit_polynomial,
+    fit_polynomial_ridge,
+    polynomial_features,
+    predict_polynomial,
+)
 
 __all__ = [
     "check_best_degree",
     "check_early_stopping_epochs",
+    "check_ridge_by_augmentation",
     "reference_best_degree",
     "reference_early_stopping_epochs",
+    "reference_ridge_by_augmentation",
 ]
 
 
@@ -93,4 +100,77 @@ def check_early_stopping_epochs(early_stopping_epochs: Any) -> Feedback:
         reference_early_stopping_epochs,
         cases,
         hint="epochs count from 1; a loss equal to the best is not an improvement",
+    )
+
+
+def reference_ridge_by_augmentation(
+    x: torch.Tensor, y: torch.Tensor, degree: int, lam: float
+) -> torch.Tensor:
+    """Return the ridge coefficients of :func:`~coursepkg.polynomial.fit_polynomial_ridge`.
+
+    Least squares on ``Φ`` with ``degree`` rows ``√(Nλ)·e_k`` (``k = 1 .. degree``,
+    target 0) appended minimizes ``‖Φw − y‖² + Nλ(w₁² + … + w_D²)``, which is
+    ``2N·J`` of that function: the same coefficients.
+    """
+    return fit_polynomial_ridge(x, y, degree, lam)
+
+
+def _ridge_with_intercept_penalized(x: torch.Tensor, y: torch.Tensor, degree: int, lam: float):
+    phi = polynomial_features(x, degree)  # (N, D + 1)
+    eye = torch.eye(degree + 1, dtype=phi.dtype)
+    return torch.linalg.solve(phi.T @ phi / len(y) + lam * eye, phi.T @ y / len(y))
+
+
+def _ridge_mistakes(
+    x: torch.Tensor, y: torch.Tensor, degree: int, lam: float
+) -> list[tuple[str, torch.Tensor]]:
+    """Return what common mistakes compute, each with the words that name it."""
+    n, ridge = len(y), fit_polynomial_ridge
+    halves = "are ridge at 2λ or λ/2: the ½ of the penalty λ/2‖w‖² matches the ½ of the loss"
+    return [
+        (
+            "are ridge at λ/N: the sum ‖Φw - y‖² is 2N·J, so the extra rows hold √(Nλ), not √λ",
+            ridge(x, y, degree, lam / n),
+        ),
+        (
+            "are ridge at λ²/N: the squares of the extra rows make the penalty, so they hold "
+            "√(Nλ), not λ",
+            ridge(x, y, degree, lam**2 / n),
+        ),
+        (halves, ridge(x, y, degree, 2 * lam)),
+        (halves, ridge(x, y, degree, lam / 2)),
+        (
+            "penalize the intercept w₀ too: its column in the extra rows must be 0",
+            _ridge_with_intercept_penalized(x, y, degree, lam),
+        ),
+        ("are plain least squares, as if λ = 0: add the extra rows", fit_polynomial(x, y, degree)),
+    ]
+
+
+def check_ridge_by_augmentation(ridge_by_augmentation: Any) -> Feedback:
+    """Check ``ridge_by_augmentation(x, y, degree, lam) -> coefficients (degree + 1,)``."""
+    cases = []
+    # (n_train, degree, lam, seed): small and large λ, few and many points.
+    settings = [(15, 5, 1e-3, 0), (30, 3, 0.1, 1), (20, 8, 1e-4, 2), (10, 2, 2.0, 3)]
+    for n_train, degree, lam, seed in settings:
+        data = make_polynomial_regression(n_train, 1, noise=0.2, seed=seed)
+        cases.append((data.x_train, data.y_train, degree, lam))
+
+    def describe_problem(result: Any, x, y, degree, lam) -> str | None:
+        expected = reference_ridge_by_augmentation(x, y, degree, lam)
+        problem = compare(expected, result, rtol=1e-6, atol=1e-9)
+        if problem is None:
+            return None
+        for words, wrong in _ridge_mistakes(x, y, degree, lam):
+            if compare(wrong, result, rtol=1e-6, atol=1e-9) is None:
+                return f"your coefficients {words}"
+        return problem
+
+    return check_properties(
+        "ridge_by_augmentation",
+        ridge_by_augmentation,
+        cases,
+        describe_problem,
+        success=f"all {len(cases)} cases agree with ridge regression",
+        hint="2N·J = ‖Φw - y‖² + Nλ(w₁² + … + w_D²): one extra row per penalized weight",
     )

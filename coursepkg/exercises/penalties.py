@@ -11,33 +11,34 @@ from coursepkg.exercises.framework import Feedback, check_function
 from coursepkg.penalties import soft_threshold_
 
 __all__ = [
+    "check_adamw_decay",
     "check_alpha_max",
-    "check_l2_sgd_step",
-    "check_soft_threshold",
+    "check_elastic_net_prox",
+    "reference_adamw_decay",
     "reference_alpha_max",
-    "reference_l2_sgd_step",
-    "reference_soft_threshold",
+    "reference_elastic_net_prox",
 ]
 
 
-def reference_l2_sgd_step(
-    w: torch.Tensor, grad: torch.Tensor, lr: float, lam: float
-) -> torch.Tensor:
-    """Return ``w − lr·(grad + 2·lam·w)``: one SGD step on ``L(w) + lam·‖w‖²``."""
-    return w - lr * (grad + 2 * lam * w)
+def reference_elastic_net_prox(v: torch.Tensor, tau: float, rho: float) -> torch.Tensor:
+    """Return ``argmin_w ½(w − v)² + τ·(ρ|w| + (1 − ρ)/2·w²)``, entry by entry.
 
-
-def reference_soft_threshold(w: torch.Tensor, threshold: float) -> torch.Tensor:
-    """Return ``sign(w)·max(|w| − threshold, 0)`` as a new tensor.
-
-    That is :func:`~coursepkg.penalties.soft_threshold_` applied to a copy of ``w``.
+    That is the soft threshold at ``τρ``, divided by ``1 + τ(1 − ρ)``.
     """
-    return soft_threshold_(w.clone(), threshold)
+    return soft_threshold_(v.clone(), tau * rho) / (1 + tau * (1 - rho))
 
 
-def reference_alpha_max(x: torch.Tensor, y: torch.Tensor) -> float:
-    """Return ``max|Xᵀy| / n``: the smallest α whose lasso solution is all zeros."""
-    return float((x.T @ y).abs().max() / len(y))
+def reference_adamw_decay(shrink: float, lr: float, steps: int) -> float:
+    """Return the ``weight_decay`` with which AdamW multiplies an unused weight by ``shrink``.
+
+    Each step multiplies it by ``1 − lr·wd``, so ``(1 − lr·wd)**steps = shrink``.
+    """
+    return (1 - shrink ** (1 / steps)) / lr
+
+
+def reference_alpha_max(x: torch.Tensor, y: torch.Tensor, rho: float) -> float:
+    """Return ``max|Xᵀy| / (n·ρ)``: the smallest α whose elastic-net solution is all zeros."""
+    return float((x.T @ y).abs().max() / (len(y) * rho))
 
 
 def _tensor_cases() -> list[tuple[Any, ...]]:
@@ -45,46 +46,43 @@ def _tensor_cases() -> list[tuple[Any, ...]]:
     return [(torch.randn(shape, generator=g, dtype=torch.float64),) for shape in [(5,), (3, 4)]]
 
 
-def check_l2_sgd_step(l2_sgd_step: Any) -> Feedback:
-    """Check ``l2_sgd_step(w, grad, lr, lam)``."""
-    cases = []
-    for (w,), lr, lam in zip(_tensor_cases(), (0.1, 0.05), (0.01, 0.5), strict=True):
-        cases.append((w, torch.ones_like(w) * 0.3, lr, lam))
-    cases.append(
-        (torch.zeros(3, dtype=torch.float64), torch.ones(3, dtype=torch.float64), 0.1, 1.0)
-    )
+def check_elastic_net_prox(elastic_net_prox: Any) -> Feedback:
+    """Check ``elastic_net_prox(v, tau, rho)``, which must leave ``v`` unchanged."""
+    (v5,), (v34,) = _tensor_cases()
+    cases = [(v5, 0.5, 0.5), (v34, 1.0, 0.2), (v5, 0.3, 1.0), (v34, 0.8, 0.0)]
     return check_function(
-        "l2_sgd_step",
-        l2_sgd_step,
-        reference_l2_sgd_step,
+        "elastic_net_prox",
+        elastic_net_prox,
+        reference_elastic_net_prox,
         cases,
-        hint="the gradient of lam·Σw² is 2·lam·w",
+        hint="on w > 0 the objective is smooth: where is its minimum, and when is that "
+        "minimum positive? Then use the symmetry w -> -w",
     )
 
 
-def check_soft_threshold(soft_threshold: Any) -> Feedback:
-    """Check ``soft_threshold(w, threshold)``, which must leave ``w`` unchanged."""
-    cases = [(w, t) for (w,), t in zip(_tensor_cases(), (0.5, 1.0), strict=True)]
-    cases.append((torch.tensor([-2.0, -0.5, 0.0, 0.5, 2.0], dtype=torch.float64), 0.5))
+def check_adamw_decay(adamw_decay: Any) -> Feedback:
+    """Check ``adamw_decay(shrink, lr, steps)``."""
+    cases = [(0.5, 1e-3, 420), (0.9, 0.01, 100), (0.1, 0.1, 20)]
     return check_function(
-        "soft_threshold",
-        soft_threshold,
-        reference_soft_threshold,
+        "adamw_decay",
+        adamw_decay,
+        reference_adamw_decay,
         cases,
-        hint="entries with |w| <= threshold become 0, the others move threshold towards 0",
+        rtol=1e-6,
+        hint="AdamW multiplies a weight the data do not move by (1 - lr·wd) at every step; "
+        "exp(-lr·wd·steps) is only an approximation of that",
     )
 
 
 def check_alpha_max(alpha_max: Any) -> Feedback:
-    """Check ``alpha_max(x, y)``."""
-    cases = [
-        (data.x, data.y)
-        for data in (make_sparse_regression(50, 8, seed=1), make_sparse_regression(80, 5, seed=2))
-    ]
+    """Check ``alpha_max(x, y, rho)``."""
+    first, second = make_sparse_regression(50, 8, seed=1), make_sparse_regression(80, 5, seed=2)
+    cases = [(first.x, first.y, 1.0), (first.x, first.y, 0.5), (second.x, second.y, 0.25)]
     return check_function(
         "alpha_max",
         alpha_max,
         reference_alpha_max,
         cases,
-        hint="at w = 0 the data gradient is -X.T @ y / n; w = 0 is optimal while alpha covers it",
+        hint="at w = 0 the data gradient is -X.T @ y / n, and only the L1 part of the penalty "
+        "has a kink there",
     )
