@@ -119,7 +119,7 @@ def reference_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
 
 
 def _output_problem(out: Any, x: torch.Tensor, p: float) -> str | None:
-    """What is wrong with one output ``out = dropout(x, p)``, judged element by element."""
+    """Describe what is wrong with one output ``out = dropout(x, p)``, element by element."""
     if not isinstance(out, torch.Tensor) or out.shape != _SHAPE:
         got = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
         return f"expected a tensor of shape {_SHAPE}, got {got}"
@@ -137,7 +137,7 @@ def _output_problem(out: Any, x: torch.Tensor, p: float) -> str | None:
 
 
 def _mask_problem(result: Any, x: torch.Tensor, p: float) -> str | None:
-    """What is wrong with two calls ``result = (dropout(x, p), dropout(x, p))``."""
+    """Describe what is wrong with two calls ``result = (dropout(x, p), dropout(x, p))``."""
     for out in result:
         if (problem := _output_problem(out, x, p)) is not None:
             return problem
