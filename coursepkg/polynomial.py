@@ -67,8 +67,9 @@ def fit_polynomial_ridge(x: torch.Tensor, y: torch.Tensor, degree: int, lam: flo
 
     Minimizes ``J(w₀, w) = 1/(2N) Σᵢ (w₀ + φ(xᵢ)ᵀw − yᵢ)² + λ/2 ‖w‖²`` over the
     intercept ``w₀`` and the weights ``w`` of the powers ``x, …, x^degree``: the
-    elastic net of :ref:`ch-penalties` at ``l1_ratio = 0``, ``alpha = λ``, which is
-    scikit-learn's ``Ridge(alpha=N·λ)`` (``fit_intercept=True``). Setting the
+    elastic net of :ref:`ch-penalties` at ``l1_ratio = 0`` with the same strength ``λ``
+    (twice that chapter's ``λ`` on ``Ω₂ = ‖w‖²``), and scikit-learn's
+    ``Ridge(alpha=N·λ)`` (``fit_intercept=True``). Setting the
     derivative in ``w₀`` to zero gives ``w₀ = ȳ − φ̄ᵀw``; what is left is ridge on
     the centred features ``Φ_c`` and targets ``y_c``,
     ``w = (Φ_cᵀΦ_c/N + λI)⁻¹ Φ_cᵀy_c/N``.

@@ -33,8 +33,9 @@ from coursepkg.exercises.framework import (
     compare,
 )
 from coursepkg.lasso import proximal_gradient
+from coursepkg.metrics import mean_squared_error
 from coursepkg.penalties import soft_threshold_
-from coursepkg.polynomial import polynomial_features
+from coursepkg.polynomial import fit_polynomial, polynomial_features, predict_polynomial
 from coursepkg.resnet import resnet50
 
 # --- compare ----------------------------------------------------------------------------
@@ -291,7 +292,33 @@ WRONG_ANSWERS = {
         _degree_by_training_error,
         "best_degree(tensor of shape (15,), tensor of shape (15,), tensor of shape (100,)",
     ),
-    "degree-constant": (overfitting.check_best_degree, lambda *args: 3, "case 2 of 4"),
+    "degree-constant": (overfitting.check_best_degree, lambda *args: 3, "case 2 of 6"),
+    "degree-off-by-one": (
+        overfitting.check_best_degree,
+        lambda xt, yt, xv, yv, max_degree: overfitting.reference_best_degree(
+            xt, yt, xv, yv, max_degree - 1
+        ),
+        "case 5 of 6",
+    ),
+    "degree-last-minimum": (
+        overfitting.check_best_degree,
+        lambda xt, yt, xv, yv, max_degree: max(
+            range(max_degree + 1),
+            key=lambda d: (
+                -mean_squared_error(predict_polynomial(fit_polynomial(xt, yt, d), xv), yv),
+                d,
+            ),
+        ),
+        "case 6 of 6",
+    ),
+    "epochs-global-minimum": (
+        overfitting.check_early_stopping_epochs,
+        lambda losses, patience: (
+            min(range(len(losses)), key=losses.__getitem__) + 1,
+            min(min(range(len(losses)), key=losses.__getitem__) + 1 + patience, len(losses)),
+        ),
+        "early_stopping_epochs([1.0, 1.1, 1.2, 0.5], 2): item 0: expected 1, got 4",
+    ),
     "epochs-from-zero": (
         overfitting.check_early_stopping_epochs,
         lambda losses, patience: tuple(e - 1 for e in _early_stopping_by_hand(losses, patience)),

@@ -63,14 +63,25 @@ def reference_early_stopping_epochs(val_losses: Sequence[float], patience: int) 
 
 
 def _degree_cases() -> list[tuple[Any, ...]]:
-    # (n_train, noise, max_degree, seed), chosen so that the answers differ: 3, 6, 1, 5.
-    settings = [(15, 0.2, 10, 0), (40, 0.02, 12, 1), (30, 0.2, 2, 3), (60, 0.05, 12, 4)]
+    # (n_train, noise, max_degree, seed), chosen so that the answers differ: 3, 6, 1, 5,
+    # then max_degree itself (5: noise-free data, the odd sine wants every odd power).
+    settings = [
+        (15, 0.2, 10, 0),
+        (40, 0.02, 12, 1),
+        (30, 0.2, 2, 3),
+        (60, 0.05, 12, 4),
+        (40, 0.0, 5, 5),
+    ]
     cases = []
     for n_train, noise, max_degree, seed in settings:
         data = make_polynomial_regression(n_train, 200, noise=noise, seed=seed)
         # The first half of the test points serve as validation data.
         x_val, y_val = data.x_test[:100], data.y_test[:100]
         cases.append((data.x_train, data.y_train, x_val, y_val, max_degree))
+    # An exact tie: zero targets give w = 0 at every degree, the same validation error; the
+    # answer is the lowest degree, 0.
+    x_train, _, x_val, y_val, _ = cases[0]
+    cases.append((x_train, torch.zeros_like(x_train), x_val, y_val, 4))
     return cases
 
 
@@ -93,6 +104,7 @@ def check_early_stopping_epochs(early_stopping_epochs: Any) -> Feedback:
         ([0.5, 0.6, 0.4, 0.45, 0.5, 0.55, 0.6], 3),  # a new minimum resets the wait
         ([0.3, 0.3, 0.3, 0.3], 2),  # an equal loss is no improvement
         ([2.0], 1),
+        ([1.0, 1.1, 1.2, 0.5], 2),  # stops before a later, lower loss
     ]
     return check_function(
         "early_stopping_epochs",
