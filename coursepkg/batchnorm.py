@@ -12,7 +12,7 @@ from torch import nn
 
 from coursepkg._checks import check_fraction, check_nonnegative
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "normalize"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "group_norm", "normalize"]
 
 
 def normalize(
@@ -32,6 +32,29 @@ def normalize(
     mean, var = mean.view(shape), var.view(shape)
     scale = torch.sqrt(var + eps) if eps_inside_root else torch.sqrt(var) + eps
     return (x - mean) / scale
+
+
+def group_norm(x: torch.Tensor, num_groups: int, *, eps: float = 1e-5) -> torch.Tensor:
+    """Normalize each sample over groups of channels :cite:p:`wu2018group` (no γ, β).
+
+    ``x`` is ``(N, C, ...)``; the ``C`` channels form ``num_groups`` groups of
+    ``C / num_groups``, and each sample is normalized with the mean and biased variance
+    of its own group (over those channels and every position). No statistic mixes
+    samples, so the result does not depend on the batch. ``num_groups=1`` is layer
+    normalization :cite:p:`ba2016layer`; ``num_groups=C`` is instance normalization.
+
+    Raises
+    ------
+    ValueError
+        If ``num_groups`` does not divide the number of channels.
+    """
+    n, c = x.shape[:2]
+    if not isinstance(num_groups, int) or num_groups < 1 or c % num_groups:
+        raise ValueError(f"num_groups must divide the {c} channels, got {num_groups!r}")
+    groups = x.reshape(n, num_groups, -1)  # (N, G, C/G · positions)
+    mean = groups.mean(dim=2, keepdim=True)  # (N, G, 1): one statistic per sample and group
+    var = groups.var(dim=2, correction=0, keepdim=True)
+    return ((groups - mean) / torch.sqrt(var + eps)).reshape(x.shape)
 
 
 class _BatchNorm(nn.Module):

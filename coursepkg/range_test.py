@@ -1,4 +1,4 @@
-"""The learning-rate range test (Smith, 2017): raise the rate every step, watch the loss."""
+"""The learning-rate range test (Smith, 2017), in fastai's variant: raise the rate every step."""
 
 from __future__ import annotations
 
@@ -70,10 +70,12 @@ def lr_range_test(
 ) -> RangeTest:
     """Train for ``num_steps`` steps with a rate rising from ``min_lr`` to ``max_lr``.
 
-    Smith's procedure: take one step per batch, each at a higher rate, the rates
-    growing geometrically (``numpy.geomspace(min_lr, max_lr, num_steps)``) and the
-    batches cycling through ``loader`` as often as needed; record each batch's
-    loss and its bias-corrected moving average; stop early once that average
+    fastai's ``lr_find`` variant of Smith's test (Smith ramps the rate linearly over
+    a few epochs and watches the accuracy): take one step per batch, each at a
+    higher rate, the rates growing geometrically
+    (``numpy.geomspace(min_lr, max_lr, num_steps)``) and the batches cycling
+    through ``loader`` as often as needed; record each batch's loss and its
+    bias-corrected moving average; stop early once that average
     exceeds ``diverge_factor`` times its minimum or is not finite. The model's and
     the optimizer's states are restored afterwards, so the test leaves no trace.
 

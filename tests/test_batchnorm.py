@@ -5,7 +5,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursepkg.batchnorm import BatchNorm1d, BatchNorm2d, normalize
+from coursepkg.batchnorm import BatchNorm1d, BatchNorm2d, group_norm, normalize
 
 TORCH = {BatchNorm1d: nn.BatchNorm1d, BatchNorm2d: nn.BatchNorm2d}
 TOL = {"rtol": 1e-10, "atol": 1e-12}  # float64: both sides differ by rounding only
@@ -367,3 +367,51 @@ def test_training_accepts_one_sample_with_several_positions(cls, shape):
     x = _batch(shape, seed=13)
     torch.testing.assert_close(ours(x), theirs(x), **TOL)
     _assert_same_state(ours, theirs)
+
+
+@pytest.mark.parametrize("shape", [(4, 12), (2, 12, 5), (3, 6, 4, 5)])
+@pytest.mark.parametrize("num_groups", [1, 3, 6])
+def test_group_norm_equals_torch_group_norm(shape, num_groups):
+    x = _batch(shape, seed=num_groups)
+    expected = F.group_norm(x, num_groups, eps=1e-3)
+    torch.testing.assert_close(group_norm(x, num_groups, eps=1e-3), expected, **TOL)
+
+
+@pytest.mark.parametrize("shape", [(4, 12), (3, 6, 4, 5)])
+def test_group_norm_with_one_group_equals_torch_layer_norm(shape):
+    x = _batch(shape, seed=1)
+    expected = F.layer_norm(x, x.shape[1:], eps=1e-5)
+    torch.testing.assert_close(group_norm(x, 1), expected, **TOL)
+
+
+def test_group_norm_of_a_sample_does_not_depend_on_the_batch():
+    x = _batch((5, 8, 3), seed=2)
+    torch.testing.assert_close(group_norm(x, 4)[:1], group_norm(x[:1], 4), **TOL)
+
+
+@pytest.mark.parametrize("num_groups", [0, 5, 2.0])
+def test_group_norm_refuses_groups_that_do_not_divide_the_channels(num_groups):
+    with pytest.raises(ValueError, match="num_groups must divide the 12 channels"):
+        group_norm(_batch((2, 12)), num_groups)
+
+
+def test_the_closed_form_backward_pass_matches_torchs_batch_norm_gradient():
+    from coursepkg.exercises.batchnorm import _bn_backward_formula, reference_bn_backward
+
+    g = torch.Generator().manual_seed(0)
+    x = 3 * torch.randn(16, 5, generator=g, dtype=torch.float64) + 1
+    gamma = torch.rand(5, generator=g, dtype=torch.float64) + 0.5
+    grad_out = torch.randn(16, 5, generator=g, dtype=torch.float64)
+    leaf = x.clone().requires_grad_()
+    nn.functional.batch_norm(leaf, None, None, gamma, None, training=True, eps=1e-5).backward(
+        grad_out
+    )
+    torch.testing.assert_close(_bn_backward_formula(x, gamma, grad_out, 1e-5), leaf.grad)
+    torch.testing.assert_close(reference_bn_backward(x, gamma, grad_out, 1e-5), leaf.grad)
+
+
+def test_a_batch_of_one_image_is_normalized_by_its_own_statistics_like_instance_norm():
+    x = _batch((1, 3, 4, 5))
+    ours = BatchNorm2d(3).double()(x)  # training mode
+    torch.testing.assert_close(ours, F.instance_norm(x, eps=1e-5), **TOL)
+    torch.testing.assert_close(nn.BatchNorm2d(3).double()(x), ours, **TOL)

@@ -254,21 +254,14 @@ def _bn_forward(x, gamma, beta, eps, *, correction=0, eps_inside=True):
     return gamma * (x - x.mean(dim=0)) / scale + beta
 
 
-def _running_update(running_mean, running_var, x, momentum, *, correction=1, swap=False):
-    keep = momentum if swap else 1 - momentum
-    var = x.var(dim=0, correction=correction)
-    return keep * running_mean + (1 - keep) * x.mean(dim=0), keep * running_var + (1 - keep) * var
-
-
-def _running_update_in_place(running_mean, running_var, x, momentum):
-    running_mean.mul_(1 - momentum).add_(momentum * x.mean(dim=0))
-    running_var.mul_(1 - momentum).add_(momentum * x.var(dim=0))
-    return running_mean, running_var
-
-
-def _he(shape, fan=0, *, std=None):
-    fans = initialization.reference_fans(shape)
-    return torch.randn(shape) * (std or math.sqrt(2 / fans[fan]))
+def _bn_backward(x, gamma, grad_out, eps, *, mean_term=True, projection=True, correction=0):
+    scale = torch.sqrt(x.var(dim=0, correction=correction) + eps)
+    x_hat = (x - x.mean(dim=0)) / scale
+    g = gamma * grad_out
+    grad = g - g.mean(dim=0) if mean_term else g
+    if projection:
+        grad = grad - x_hat * (g * x_hat).mean(dim=0)
+    return grad / scale
 
 
 def _cosine(t, base_lr, total, min_lr, *, cap=True):
@@ -534,26 +527,55 @@ WRONG_ANSWERS = {
         lambda x, gamma, beta, eps: _bn_forward(x, 1, beta, eps),
         "values differ",
     ),
-    "running-biased-variance": (
-        batchnorm.check_running_update,
-        lambda *args: _running_update(*args, correction=0),
-        "case 1 of 4, running_update(tensor of shape (3,), tensor of shape (3,), tensor of shape "
-        "(8, 3), 0.1): item 1: values differ",
+    "bn-backward-no-mean-term": (
+        batchnorm.check_bn_backward,
+        lambda *args: _bn_backward(*args, mean_term=False),
+        "the term -mean(g) is missing",
     ),
-    "running-momentum-swapped": (
-        batchnorm.check_running_update,
-        lambda *args: _running_update(*args, swap=True),
-        "item 0: values differ",
+    "bn-backward-no-projection": (
+        batchnorm.check_bn_backward,
+        lambda *args: _bn_backward(*args, projection=False),
+        "the projection term -x̂·mean(g·x̂) is missing",
     ),
-    "running-in-place": (
-        batchnorm.check_running_update,
-        _running_update_in_place,
-        "changed its argument 1 in place",
+    "bn-backward-statistics-fixed": (
+        batchnorm.check_bn_backward,
+        lambda x, gamma, grad_out, eps: gamma * grad_out / torch.sqrt(x.var(0, correction=0) + eps),
+        "both terms through the batch statistics are missing",
     ),
-    "running-mean-only": (
-        batchnorm.check_running_update,
-        lambda rm, rv, x, m: (1 - m) * rm + m * x.mean(dim=0),
-        "expected a sequence of 2 items",
+    "bn-backward-unbiased-variance": (
+        batchnorm.check_bn_backward,
+        lambda *args: _bn_backward(*args, correction=1),
+        "you used the unbiased variance",
+    ),
+    "bn-backward-without-gamma": (
+        batchnorm.check_bn_backward,
+        lambda x, gamma, grad_out, eps: _bn_backward(x, 1.0, grad_out, eps),
+        "values differ",
+    ),
+    "bn-backward-returns-tuple": (
+        batchnorm.check_bn_backward,
+        lambda *args: (_bn_backward(*args), None),
+        "expected a tensor, got tuple",
+    ),
+    "warmup-floor": (
+        batchnorm.check_batches_to_reach,
+        lambda m, f: math.floor(math.log(1 - f) / math.log(1 - m)),
+        "expected 44, got 43",
+    ),
+    "warmup-momentum-for-gap": (
+        batchnorm.check_batches_to_reach,
+        lambda m, f: math.ceil(math.log(1 - f) / math.log(m)),
+        "expected 44, got 2",
+    ),
+    "warmup-fraction-for-gap": (
+        batchnorm.check_batches_to_reach,
+        lambda m, f: math.ceil(math.log(f) / math.log(1 - m)),
+        "expected 44, got 1",
+    ),
+    "warmup-not-rounded": (
+        batchnorm.check_batches_to_reach,
+        lambda m, f: math.log(1 - f) / math.log(1 - m),
+        "expected 44, got 43.7",
     ),
     "fans-ignore-kernel": (
         initialization.check_fans,
@@ -565,35 +587,80 @@ WRONG_ANSWERS = {
         lambda shape: initialization.reference_fans(shape)[::-1],
         "item 0: expected 20, got 10",
     ),
-    "he-xavier-std": (
-        initialization.check_he_normal,
-        lambda shape: _he(shape, std=math.sqrt(2 / sum(initialization.reference_fans(shape)))),
-        "std 0.047",
+    "dropout-he-ignores-dropout": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: math.sqrt(2 / n),
+        "ignores dropout",
     ),
-    "he-fan-out": (
-        initialization.check_he_normal,
-        lambda shape: _he(shape, fan=1),
-        "he_normal((400, 500)): std 0.07",
+    "dropout-he-inverted": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: math.sqrt(2 / ((1 - p) * n)),
+        "grows the weights",
     ),
-    "he-fan-out-on-convolutions": (
-        initialization.check_he_normal,
-        lambda shape: _he(shape, fan=int(len(shape) > 2)),
-        "he_normal((256, 32, 3, 3)): std 0.029",
+    "dropout-he-std-not-variance": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: (1 - p) * math.sqrt(2 / n),
+        "shrinks the std by (1 - p)",
     ),
-    "he-uniform-std-as-bound": (
-        initialization.check_he_normal,
-        lambda shape: (2 * torch.rand(shape) - 1) * math.sqrt(2 / shape[1]),
-        "std 0.036",
+    "dropout-he-returns-variance": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: 2 * (1 - p) / n,
+        "is the variance",
     ),
-    "he-shifted-mean": (
-        initialization.check_he_normal,
-        lambda shape: _he(shape) + 0.2 * math.sqrt(2 / shape[1]),
-        "mean 0.01",
+    "dropout-he-drop-rate-for-keep": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: math.sqrt(2 * p / n),
+        "uses the drop rate p",
     ),
-    "he-transposed": (
-        initialization.check_he_normal,
-        lambda shape: _he(shape[::-1]),
-        "expected a tensor of shape (400, 500), got (500, 400)",
+    "dropout-he-no-relu-factor": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: math.sqrt((1 - p) / n),
+        "forgets the ReLU",
+    ),
+    "dropout-he-other": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: 1.1 * math.sqrt(2 * (1 - p) / n),
+        "he_std_after_dropout(100, 0.2): got 0.1391, expected 0.1265",
+    ),
+    "dropout-he-tensor-of-two": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: torch.tensor([1.0, 2.0]),
+        "expected a number, got Tensor",
+    ),
+    "leaky-gain-ignores-slope": (
+        initialization.check_leaky_relu_gain,
+        lambda a: math.sqrt(2),
+        "ignores the slope a",
+    ),
+    "leaky-gain-a-not-squared": (
+        initialization.check_leaky_relu_gain,
+        lambda a: math.sqrt(2 / (1 + a)),
+        "uses a where a² belongs",
+    ),
+    "leaky-gain-variance-not-std": (
+        initialization.check_leaky_relu_gain,
+        lambda a: 2 / (1 + a**2),
+        "take the square root",
+    ),
+    "leaky-gain-inverted": (
+        initialization.check_leaky_relu_gain,
+        lambda a: math.sqrt((1 + a**2) / 2),
+        "is the inverse",
+    ),
+    "leaky-gain-linear": (
+        initialization.check_leaky_relu_gain,
+        lambda a: 1.0,
+        "gain of a linear unit",
+    ),
+    "leaky-gain-other": (
+        initialization.check_leaky_relu_gain,
+        lambda a: math.sqrt(2 / (1 + a**2)) * 1.1,
+        "leaky_relu_gain(0.0): got 1.556, expected 1.414",
+    ),
+    "leaky-gain-tensor-of-two": (
+        initialization.check_leaky_relu_gain,
+        lambda a: torch.tensor([1.0, 2.0]),
+        "expected a number, got Tensor",
     ),
     "cosine-without-min-lr": (
         schedules.check_cosine_annealing,
@@ -615,10 +682,45 @@ WRONG_ANSWERS = {
         lambda t, base_lr, w: base_lr * (t + 1) / w,
         "linear_warmup(10, 0.1, 10): expected 0.1, got 0.11",
     ),
-    "gamma-divided": (
-        schedules.check_exponential_gamma,
-        lambda rate, steps: rate / steps,
-        "Hint: ExponentialLR multiplies by gamma every step",
+    "plain-rate-uncapped": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: lr / (1 - m),
+        "above plain SGD's edge",
+    ),
+    "plain-rate-heavy-ball-edge": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: min(lr / (1 - m), safety * 2 * (1 + m) / c),
+        "you capped at heavy ball's edge",
+    ),
+    "plain-rate-unchanged": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: lr,
+        "the momentum run's rate unchanged",
+    ),
+    "plain-rate-inverted": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: min(lr * (1 - m), safety * 2 / c),
+        "the factor goes the other way",
+    ),
+    "plain-rate-no-safety": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: min(lr / (1 - m), 2 / c),
+        "the cap is safety times the edge",
+    ),
+    "plain-rate-string": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: "0.1",
+        "expected a number, got str",
+    ),
+    "nesterov-edge-heavy-ball": (
+        schedules.check_nesterov_edge,
+        lambda curvature, momentum: 2 * (1 + momentum) / curvature,
+        "nesterov_edge(10.0, 0.9): expected 0.1357",
+    ),
+    "nesterov-edge-plain-gd": (
+        schedules.check_nesterov_edge,
+        lambda curvature, momentum: 2 / curvature,
+        "Nesterov's look-ahead lowers it",
     ),
     "bottleneck-without-projection": (
         resnet.check_bottleneck_params,
@@ -665,12 +767,11 @@ def _best_degree_numpy(x_train, y_train, x_val, y_val, max_degree):
     return int(np.argmin([np.mean((fit(x_val) - y_val) ** 2) for fit in fits]))
 
 
-def _running_update_torch(running_mean, running_var, x, momentum):
-    layer = nn.BatchNorm1d(x.shape[1], momentum=momentum).double()
-    layer.running_mean.copy_(running_mean)
-    layer.running_var.copy_(running_var)
-    layer(x)
-    return layer.running_mean, layer.running_var
+def _bn_backward_torch(x, gamma, grad_out, eps):
+    x = x.clone().requires_grad_()
+    y = torch.nn.functional.batch_norm(x, None, None, gamma, None, training=True, eps=eps)
+    y.backward(grad_out)
+    return x.grad
 
 
 RIGHT_ANSWERS = {
@@ -705,22 +806,41 @@ RIGHT_ANSWERS = {
             x, None, None, gamma, beta, training=True, eps=eps
         ),
     ),
-    "running-update-torch": (batchnorm.check_running_update, _running_update_torch),
+    "bn-backward-torch": (batchnorm.check_bn_backward, _bn_backward_torch),
+    "bn-backward-closed-form": (batchnorm.check_bn_backward, _bn_backward),
+    "warmup-closed-form": (
+        batchnorm.check_batches_to_reach,
+        lambda m, f: math.ceil(math.log(1 - f) / math.log(1 - m)),
+    ),
     "fans-torch": (
         initialization.check_fans,
         lambda shape: nn.init._calculate_fan_in_and_fan_out(torch.empty(shape)),
     ),
-    "he-normal-torch": (
-        initialization.check_he_normal,
-        lambda shape: nn.init.kaiming_normal_(torch.empty(shape)),
+    "dropout-he-tensor": (
+        initialization.check_he_std_after_dropout,
+        lambda n, p: torch.tensor(2.0 * (1 - p) / n).sqrt(),
     ),
-    "he-normal-float64": (initialization.check_he_normal, lambda shape: _he(shape).double()),
+    "leaky-gain-torch": (
+        initialization.check_leaky_relu_gain,
+        lambda a: nn.init.calculate_gain("leaky_relu", a),
+    ),
+    "leaky-gain-tensor": (
+        initialization.check_leaky_relu_gain,
+        lambda a: torch.tensor(2.0 / (1.0 + a**2)).sqrt(),
+    ),
     "cosine-formula": (schedules.check_cosine_annealing, _cosine),
     "warmup-formula": (
         schedules.check_linear_warmup,
         lambda t, base_lr, w: base_lr * min(t + 1, w) / w,
     ),
-    "gamma-root": (schedules.check_exponential_gamma, lambda rate, steps: rate ** (1 / steps)),
+    "plain-rate-formula": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: float(np.minimum(lr / (1 - m), safety * 2 / c)),
+    ),
+    "nesterov-edge-formula": (
+        schedules.check_nesterov_edge,
+        lambda curvature, momentum: 2 * (1 + momentum) / ((1 + 2 * momentum) * curvature),
+    ),
     "bottleneck-formula": (resnet.check_bottleneck_params, _bottleneck_params),
     "visibility-koschmieder": (
         resnet.check_visibility_from_transmission,

@@ -14,6 +14,8 @@ from coursepkg.initialization import (
     kaiming_normal_,
     kaiming_uniform_,
     layer_statistics,
+    lsuv_,
+    orthogonal_,
     xavier_normal_,
     xavier_uniform_,
 )
@@ -204,6 +206,78 @@ def test_a_seeded_global_generator_gives_reproducible_values(function):
     assert not torch.equal(first, other)
 
 
+# --- orthogonal_ and lsuv_ ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 3), (32, 96), (96, 32), (10, 10)])
+@pytest.mark.parametrize("gain", [1.0, 2.5])
+def test_orthogonal_equals_torch_from_the_same_random_state(shape, gain):
+    torch.manual_seed(7)
+    ours = orthogonal_(torch.empty(shape), gain=gain)
+    torch.manual_seed(7)
+    theirs = nn.init.orthogonal_(torch.empty(shape), gain=gain)
+    torch.testing.assert_close(ours, theirs, rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(64, 32, 3), (32, 96), (96, 32)])
+def test_orthogonal_has_every_singular_value_equal_to_the_gain(shape):
+    w = orthogonal_(torch.empty(shape, dtype=torch.float64), gain=1.5).reshape(shape[0], -1)
+    small = min(w.shape)
+    gram = w @ w.T if w.shape[0] == small else w.T @ w  # (small, small)
+    torch.testing.assert_close(gram, 1.5**2 * torch.eye(small, dtype=torch.float64))
+    torch.testing.assert_close(
+        torch.linalg.svdvals(w), torch.full((small,), 1.5, dtype=torch.float64)
+    )
+
+
+def test_orthogonal_rejects_a_bias():
+    with pytest.raises(ValueError, match="a bias has none"):
+        orthogonal_(torch.empty(5))
+
+
+def test_lsuv_gives_every_layer_unit_output_variance_on_the_batch():
+    torch.manual_seed(0)
+    model = mlp([16, 64, 32, 32, 4], activation=nn.Tanh).double()
+    x = torch.randn(128, 16, dtype=torch.float64) * 3.0
+    variances = lsuv_(model, x)
+    assert len(variances) == 4
+    h = x
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.Linear):
+            assert h.std().item() == pytest.approx(1.0, abs=1e-10)
+            assert torch.count_nonzero(module.bias) == 0
+            w = module.weight.detach()  # rows or columns orthogonal, all of one norm
+            gram = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+            torch.testing.assert_close(gram, gram[0, 0] * torch.eye(len(gram), dtype=w.dtype))
+
+
+def test_lsuv_returns_the_variances_of_the_orthogonal_start():
+    torch.manual_seed(1)
+    model = mlp([8, 16, 16, 3])
+    x = torch.randn(64, 8)
+    torch.manual_seed(2)
+    variances = lsuv_(model, x)
+    torch.manual_seed(2)
+    w1 = orthogonal_(torch.empty(16, 8))  # the first layer's draw, before rescaling
+    assert variances[0] == pytest.approx((x @ w1.T).std().item() ** 2, rel=1e-5)
+
+
+def test_lsuv_on_convolutions():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 3), nn.ReLU(), nn.Conv2d(8, 8, 3))
+    x = torch.randn(16, 3, 10, 10)
+    lsuv_(model, x)
+    assert model[0](x).std().item() == pytest.approx(1.0, abs=1e-4)
+    assert model(x).std().item() == pytest.approx(1.0, abs=1e-4)
+    assert all(not m._forward_hooks for m in model.modules())
+
+
+def test_lsuv_rejects_a_model_without_layers():
+    with pytest.raises(ValueError, match="no layer"):
+        lsuv_(nn.Sequential(nn.ReLU()), torch.randn(4, 3))
+
+
 # --- layer_statistics -----------------------------------------------------------------------
 
 
@@ -250,6 +324,43 @@ def test_layer_statistics_on_an_mlp_equals_a_manual_pass():
         assert stats.gradient_norm[i] > 0
     # The hooks see the layer's output before the ReLU that follows: some are negative.
     assert (stats.activations[0] < 0).any()
+
+
+def test_layer_statistics_spread_and_output_gradient_equal_a_manual_pass():
+    model, x, y = _mlp_batch()
+    stats = layer_statistics(model, x, y)
+    outputs, h = [], x
+    for module in model:
+        h = module(h)
+        if isinstance(module, nn.Linear):
+            outputs.append(h)
+    output_grads = torch.autograd.grad(F.cross_entropy(h, y), outputs)
+    for i, (out, grad) in enumerate(zip(outputs, output_grads, strict=True)):
+        spread = out.detach().std(dim=0).mean().item()  # per unit across the batch
+        assert stats.activation_spread[i] == pytest.approx(spread, rel=1e-5)
+        assert stats.output_gradient_rms[i] == pytest.approx(
+            grad.pow(2).mean().sqrt().item(), rel=1e-5
+        )
+
+
+def test_layer_statistics_spread_is_zero_when_the_output_ignores_the_input():
+    torch.manual_seed(0)
+    model = mlp([16, 32, 4])
+    nn.init.zeros_(model[0].weight)  # the first layer returns its bias for every input
+    x, y = torch.randn(64, 16), torch.randint(0, 4, (64,))
+    stats = layer_statistics(model, x, y)
+    assert stats.activation_spread == [0.0, 0.0]
+    assert stats.activation_std[0] > 0.1  # the pooled std sees the biases
+
+
+def test_layer_statistics_keeps_an_underflowing_gradient_in_float64():
+    torch.manual_seed(0)
+    model = mlp([16, 32, 4])
+    with torch.no_grad():
+        model[2].weight.mul_(1e-25)  # gradients ~1e-26 at the first layer: squared, below float32
+    x, y = torch.randn(64, 16), torch.randint(0, 4, (64,))
+    stats = layer_statistics(model, x, y)
+    assert 0 < stats.output_gradient_rms[0] < 1e-20
 
 
 def test_layer_statistics_leaves_no_gradient_and_no_hook():

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 import torch
 
 from coursepkg.exercises.framework import Feedback, check_function, check_properties
-from coursepkg.initialization import fan_in_and_fan_out, kaiming_normal_
+from coursepkg.initialization import fan_in_and_fan_out
 
-__all__ = ["check_fans", "check_he_normal", "reference_fans", "reference_he_normal"]
+__all__ = [
+    "check_fans",
+    "check_he_std_after_dropout",
+    "check_leaky_relu_gain",
+    "reference_fans",
+    "reference_he_std_after_dropout",
+    "reference_leaky_relu_gain",
+]
 
 
 def reference_fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -19,14 +27,6 @@ def reference_fans(shape: tuple[int, ...]) -> tuple[int, int]:
     That is :func:`coursepkg.initialization.fan_in_and_fan_out` of such a weight.
     """
     return fan_in_and_fan_out(torch.empty(shape))
-
-
-def reference_he_normal(shape: tuple[int, ...]) -> torch.Tensor:
-    """Return a weight of ``shape`` drawn from ``N(0, 2/fan_in)``.
-
-    That is :func:`coursepkg.initialization.kaiming_normal_` for ReLU layers.
-    """
-    return kaiming_normal_(torch.empty(shape))
 
 
 def check_fans(fans: Any) -> Feedback:
@@ -41,30 +41,128 @@ def check_fans(fans: Any) -> Feedback:
     )
 
 
-def _he_normal_problem(w: Any, shape: tuple[int, ...]) -> str | None:
-    """Describe what is wrong with ``w = he_normal(shape)``."""
-    if not isinstance(w, torch.Tensor) or tuple(w.shape) != shape:
-        got = tuple(w.shape) if isinstance(w, torch.Tensor) else type(w).__name__
-        return f"expected a tensor of shape {shape}, got {got}"
-    if not w.is_floating_point():
-        return f"expected floating-point weights, got dtype {w.dtype}"
-    fan_in = reference_fans(shape)[0]
-    want = math.sqrt(2.0 / fan_in)
-    std, mean = w.double().std().item(), w.double().mean().item()
-    # 200,000 or more samples: the sample std is within 1 % of the truth.
-    if not abs(std - want) < 0.03 * want:
-        return f"std {std:.4g}, expected √(2/fan_in) = {want:.4g} (fan_in = {fan_in})"
-    if abs(mean) > 0.03 * want:
-        return f"mean {mean:.3g}, expected 0"
-    return None
+def reference_leaky_relu_gain(a: float) -> float:
+    """Return the gain ``√(2 / (1 + a²))`` of a leaky ReLU with negative slope ``a``.
+
+    A symmetric pre-activation keeps half its second moment on each side; the negative
+    side is multiplied by ``a²``, so ``E[f(y)²] = (1 + a²)/2 · E[y²]``.
+    """
+    return math.sqrt(2.0 / (1.0 + a**2))
 
 
-def check_he_normal(he_normal: Any) -> Feedback:
-    """Check ``he_normal(shape) -> Tensor``: mean 0 and std √(2/fan_in), for ReLU layers."""
+# Plausible wrong derivations, each with what it gets wrong.
+_GAIN_MISTAKES = [
+    (
+        lambda a: math.sqrt(2.0),
+        "ignores the slope a: the negative half keeps a² of its second moment",
+    ),
+    (
+        lambda a: math.sqrt(2.0 / (1.0 + a)),
+        "uses a where a² belongs: the negative half's second moment is multiplied by a²",
+    ),
+    (
+        lambda a: 2.0 / (1.0 + a**2),
+        "is the factor for the variance; the gain multiplies the standard deviation "
+        "(take the square root)",
+    ),
+    (
+        lambda a: math.sqrt((1.0 + a**2) / 2.0),
+        "is the inverse: it is what the activation keeps, the gain must make up for it",
+    ),
+    (lambda a: 1.0, "is the gain of a linear unit, whatever a is"),
+]
+
+
+def _gain_problem(g: Any, a: float) -> str | None:
+    """Describe what is wrong with ``g = leaky_relu_gain(a)``."""
+    if isinstance(g, torch.Tensor) and g.numel() == 1:
+        g = g.item()
+    if isinstance(g, bool) or not isinstance(g, Real):
+        return f"expected a number, got {type(g).__name__}"
+    want = reference_leaky_relu_gain(a)
+    if math.isclose(g, want, rel_tol=1e-6):
+        return None
+    for mistake, why in _GAIN_MISTAKES:
+        if math.isclose(g, mistake(a), rel_tol=1e-6):
+            return f"got {g:.4g}, expected {want:.4g}: your formula {why}"
+    return f"got {g:.4g}, expected {want:.4g}"
+
+
+def check_leaky_relu_gain(leaky_relu_gain: Any) -> Feedback:
+    """Check ``leaky_relu_gain(a) -> float``, the gain of a leaky ReLU, on several slopes."""
     return check_properties(
-        "he_normal",
-        he_normal,
-        [((400, 500),), ((256, 32, 3, 3),)],
-        _he_normal_problem,
-        success="std √(2/fan_in) and mean 0 on both shapes",
+        "leaky_relu_gain",
+        leaky_relu_gain,
+        [(0.0,), (0.2,), (0.5,), (1.0,), (0.01,)],
+        _gain_problem,
+        success="√(2/(1 + a²)) on all 5 slopes",
+        hint="split E[f(y)²] into the halves y > 0 and y ≤ 0",
+    )
+
+
+def reference_he_std_after_dropout(n_in: int, p: float) -> float:
+    """Return ``√(2(1 - p)/n_in)``, He's std for a layer fed by ReLU then inverted dropout.
+
+    Inverted dropout keeps a unit with probability ``1 - p`` and divides it by
+    ``1 - p``, so it multiplies the second moment by ``(1 - p)/(1 - p)² = 1/(1 - p)``;
+    the weights' variance must shrink by the same factor.
+    """
+    return math.sqrt(2.0 * (1.0 - p) / n_in)
+
+
+# Plausible wrong derivations, each with what it gets wrong.
+_DROPOUT_MISTAKES = [
+    (
+        lambda n, p: math.sqrt(2.0 / n),
+        "ignores dropout: inverted dropout multiplies the second moment by 1/(1 - p)",
+    ),
+    (
+        lambda n, p: math.sqrt(2.0 / ((1.0 - p) * n)),
+        "grows the weights: dropout already raises the second moment by 1/(1 - p), the "
+        "weights' variance must shrink by (1 - p)",
+    ),
+    (
+        lambda n, p: (1.0 - p) * math.sqrt(2.0 / n),
+        "shrinks the std by (1 - p); dropout multiplies the second moment (a variance) by "
+        "1/(1 - p), so the std shrinks by √(1 - p)",
+    ),
+    (
+        lambda n, p: 2.0 * (1.0 - p) / n,
+        "is the variance; the function must return the standard deviation",
+    ),
+    (
+        lambda n, p: math.sqrt(2.0 * p / n),
+        "uses the drop rate p where the keep probability 1 - p belongs",
+    ),
+    (
+        lambda n, p: math.sqrt((1.0 - p) / n),
+        "forgets the ReLU, which keeps half of the second moment (the factor 2)",
+    ),
+]
+
+
+def _dropout_std_problem(std: Any, n_in: int, p: float) -> str | None:
+    """Describe what is wrong with ``std = he_std_after_dropout(n_in, p)``."""
+    if isinstance(std, torch.Tensor) and std.numel() == 1:
+        std = std.item()
+    if isinstance(std, bool) or not isinstance(std, Real):
+        return f"expected a number, got {type(std).__name__}"
+    want = reference_he_std_after_dropout(n_in, p)
+    if math.isclose(std, want, rel_tol=1e-6):
+        return None
+    for mistake, why in _DROPOUT_MISTAKES:
+        if math.isclose(std, mistake(n_in, p), rel_tol=1e-6):
+            return f"got {std:.4g}, expected {want:.4g}: your formula {why}"
+    return f"got {std:.4g}, expected {want:.4g}"
+
+
+def check_he_std_after_dropout(he_std_after_dropout: Any) -> Feedback:
+    """Check ``he_std_after_dropout(n_in, p) -> float`` on several fans and rates."""
+    return check_properties(
+        "he_std_after_dropout",
+        he_std_after_dropout,
+        [(100, 0.2), (512, 0.5), (64, 0.0), (1000, 0.1), (256, 0.8)],
+        _dropout_std_problem,
+        success="√(2(1 - p)/n_in) on all 5 cases",
+        hint="compute E[(m·h/(1 - p))²] for a mask m that is 1 with probability 1 - p",
     )

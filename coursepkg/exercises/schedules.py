@@ -4,16 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from coursepkg.exercises.framework import Feedback, check_function
-from coursepkg.schedules import cosine_annealing, exponential_decay, warmup_cosine
+from coursepkg.exercises.framework import Feedback, check_function, check_properties
+from coursepkg.schedules import cosine_annealing, warmup_cosine
 
 __all__ = [
     "check_cosine_annealing",
-    "check_exponential_gamma",
     "check_linear_warmup",
+    "check_nesterov_edge",
+    "check_plain_sgd_rate",
     "reference_cosine_annealing",
-    "reference_exponential_gamma",
     "reference_linear_warmup",
+    "reference_nesterov_edge",
+    "reference_plain_sgd_rate",
 ]
 
 
@@ -71,23 +73,87 @@ def check_linear_warmup(warmup: Any) -> Feedback:
     )
 
 
-def reference_exponential_gamma(decay_rate: float, decay_steps: int) -> float:
-    """Return the per-step factor that gives ``decay_rate`` over ``decay_steps`` steps.
+def reference_plain_sgd_rate(
+    lr: float, momentum: float, max_curvature: float, safety: float = 0.9
+) -> float:
+    """Return the plain-SGD rate that replaces heavy ball's ``lr`` with ``momentum``.
 
-    That is the rate after one step of :func:`coursepkg.schedules.exponential_decay`
-    from a base rate of 1.
+    ``lr / (1 - momentum)`` matches heavy ball's progress in flat directions, but
+    plain SGD's edge of stability is ``2 / max_curvature`` (heavy ball's is
+    ``2 (1 + momentum) / max_curvature``): the rate is capped at ``safety`` times it.
     """
-    return exponential_decay(1, base_lr=1.0, decay_rate=decay_rate, decay_steps=decay_steps)
+    return min(lr / (1 - momentum), safety * 2 / max_curvature)
 
 
-def check_exponential_gamma(exponential_gamma: Any) -> Feedback:
-    """Check ``exponential_gamma(decay_rate, decay_steps) -> gamma``."""
-    cases = [(0.96, 100), (0.5, 1), (0.1, 1000), (0.9, 7)]
+def _close(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
+
+
+def _plain_rate_problem(
+    result: Any, lr: float, momentum: float, max_curvature: float, safety: float
+) -> str | None:
+    """Name the mistake behind a wrong ``plain_sgd_rate``, or return None."""
+    if isinstance(result, bool) or not isinstance(result, int | float):
+        return f"expected a number, got {type(result).__name__}"
+    expected = reference_plain_sgd_rate(lr, momentum, max_curvature, safety)
+    if _close(result, expected):
+        return None
+    mistakes = {
+        lr / (1 - momentum): "that is lr / (1 - momentum) uncapped, above plain SGD's edge "
+        "2 / max_curvature: plain SGD diverges there",
+        min(lr / (1 - momentum), safety * 2 * (1 + momentum) / max_curvature): "you capped at "
+        "heavy ball's edge 2 (1 + momentum) / max_curvature; plain SGD's edge is 2 / max_curvature",
+        lr: "that is the momentum run's rate unchanged; in flat directions plain SGD needs "
+        "lr / (1 - momentum) to make the same progress",
+        min(lr * (1 - momentum), safety * 2 / max_curvature): "the factor goes the other way: "
+        "momentum makes the effective rate larger, lr / (1 - momentum)",
+        min(lr / (1 - momentum), 2 / max_curvature): "the cap is safety times the edge, not "
+        "the edge itself (at the edge the steep direction never shrinks)",
+    }
+    for value, message in mistakes.items():
+        if _close(result, value):
+            return f"expected {expected:.4g}, got {result:.4g}: {message}"
+    return f"expected {expected:.4g}, got {result:.4g}"
+
+
+def check_plain_sgd_rate(plain_sgd_rate: Any) -> Feedback:
+    """Check ``plain_sgd_rate(lr, momentum, max_curvature, safety) -> lr`` for plain SGD."""
+    cases = [
+        (0.01, 0.9, 1.0, 0.9),  # flat: far below the edge
+        (0.05, 0.9, 10.0, 0.9),  # lr / (1 - momentum) = 0.5 is past the edge 0.2
+        (0.1, 0.0, 5.0, 0.9),  # no momentum: nothing to change
+        (0.02, 0.5, 20.0, 0.5),
+        (0.3, 0.5, 5.0, 0.8),
+    ]
+    return check_properties(
+        "plain_sgd_rate",
+        plain_sgd_rate,
+        cases,
+        _plain_rate_problem,
+        success=f"all {len(cases)} cases right",
+        hint="match heavy ball's progress in flat directions, and stay below plain SGD's edge",
+    )
+
+
+def reference_nesterov_edge(curvature: float, momentum: float) -> float:
+    """Return the largest stable rate of Nesterov SGD on ``f(w) = curvature * w**2 / 2``.
+
+    ``2 (1 + beta) / ((1 + 2 beta) lambda)``: where an eigenvalue of the update
+    ``(w_t, b_{t-1}) -> (w_{t+1}, b_t)`` of ``torch.optim.SGD(nesterov=True)`` reaches -1.
+    """
+    return 2 * (1 + momentum) / ((1 + 2 * momentum) * curvature)
+
+
+def check_nesterov_edge(nesterov_edge: Any) -> Feedback:
+    """Check ``nesterov_edge(curvature, momentum) -> lr``, the edge of stability."""
+    cases = [(10.0, 0.9), (1.0, 0.0), (2.0, 0.5), (0.3, 0.99)]
     return check_function(
-        "exponential_gamma",
-        exponential_gamma,
-        reference_exponential_gamma,
+        "nesterov_edge",
+        nesterov_edge,
+        reference_nesterov_edge,
         cases,
         rtol=1e-9,
-        hint="ExponentialLR multiplies by gamma every step; decay_steps steps must give decay_rate",
+        hint="with momentum 0 it is 2 / curvature; for heavy ball it would be "
+        "2 (1 + momentum) / curvature, and Nesterov's look-ahead lowers it: set z = -1 "
+        "in the characteristic polynomial of the update",
     )
