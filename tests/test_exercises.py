@@ -552,6 +552,11 @@ WRONG_ANSWERS = {
         lambda x, gamma, grad_out, eps: _bn_backward(x, 1.0, grad_out, eps),
         "values differ",
     ),
+    "bn-backward-without-eps": (
+        batchnorm.check_bn_backward,
+        lambda x, gamma, grad_out, eps: _bn_backward(x, gamma, grad_out, 0.0),
+        "ε is missing",
+    ),
     "bn-backward-returns-tuple": (
         batchnorm.check_bn_backward,
         lambda *args: (_bn_backward(*args), None),
@@ -662,6 +667,36 @@ WRONG_ANSWERS = {
         lambda a: torch.tensor([1.0, 2.0]),
         "expected a number, got Tensor",
     ),
+    "right-width-std-not-squared": (
+        initialization.check_right_width,
+        lambda std: 2 / std,
+        "uses std where the variance std² belongs",
+    ),
+    "right-width-no-relu": (
+        initialization.check_right_width,
+        lambda std: 1 / std**2,
+        "forgets the ReLU",
+    ),
+    "right-width-inverted": (
+        initialization.check_right_width,
+        lambda std: std**2 / 2,
+        "is the inverse",
+    ),
+    "right-width-sqrt": (
+        initialization.check_right_width,
+        lambda std: math.sqrt(2) / std,
+        "is √n",
+    ),
+    "right-width-other": (
+        initialization.check_right_width,
+        lambda std: 3 / std**2,
+        "right_width(0.01): got 3e+04, expected 2e+04",
+    ),
+    "right-width-string": (
+        initialization.check_right_width,
+        lambda std: "20000",
+        "expected a number, got str",
+    ),
     "cosine-without-min-lr": (
         schedules.check_cosine_annealing,
         lambda t, base_lr, total, min_lr: _cosine(t, base_lr, total, 0.0),
@@ -706,6 +741,11 @@ WRONG_ANSWERS = {
         schedules.check_plain_sgd_rate,
         lambda lr, m, c, safety: min(lr / (1 - m), 2 / c),
         "the cap is safety times the edge",
+    ),
+    "plain-rate-capped-only-past-edge": (
+        schedules.check_plain_sgd_rate,
+        lambda lr, m, c, safety: lr / (1 - m) if lr / (1 - m) < 2 / c else safety * 2 / c,
+        "it is above safety times the edge",
     ),
     "plain-rate-string": (
         schedules.check_plain_sgd_rate,
@@ -827,6 +867,10 @@ RIGHT_ANSWERS = {
     "leaky-gain-tensor": (
         initialization.check_leaky_relu_gain,
         lambda a: torch.tensor(2.0 / (1.0 + a**2)).sqrt(),
+    ),
+    "right-width-formula": (
+        initialization.check_right_width,
+        lambda std: 2.0 / std**2,
     ),
     "cosine-formula": (schedules.check_cosine_annealing, _cosine),
     "warmup-formula": (

@@ -43,9 +43,11 @@ def reference_bn_backward(
     return grad_x
 
 
-def _bn_backward_formula(x, gamma, grad_out, eps, *, mean_term=True, projection=True, correction=0):
+def _bn_backward_formula(
+    x, gamma, grad_out, eps, *, mean_term=True, projection=True, correction=0, use_eps=True
+):
     """Compute the closed form of :func:`reference_bn_backward`, optionally with a part left out."""
-    scale = torch.sqrt(x.var(dim=0, correction=correction) + eps)
+    scale = torch.sqrt(x.var(dim=0, correction=correction) + (eps if use_eps else 0.0))
     x_hat = (x - x.mean(dim=0)) / scale
     g = gamma * grad_out
     grad = g
@@ -77,6 +79,11 @@ _BACKWARD_MISTAKES = (
         "the biased one (divide by N)",
     ),
     ({"projection": False, "correction": 1}, "the unbiased variance and no projection term"),
+    (
+        {"use_eps": False},
+        "ε is missing: s = √(σ² + ε), as in the forward pass; it matters when a channel's "
+        "variance is not large compared with ε",
+    ),
 )
 
 
@@ -136,6 +143,9 @@ def check_bn_backward(bn_backward: Any) -> Feedback:
         gamma = torch.linspace(0.5, 2.0, c, dtype=torch.float64)
         grad_out = torch.randn(x.shape, generator=g, dtype=torch.float64)
         cases.append((x, gamma, grad_out, 1e-5))
+    x = _batches()[0] * 1e-3  # variance ~1e-5, against ε = 1e-3: ε matters here
+    grad_out = torch.randn(x.shape, generator=g, dtype=torch.float64)
+    cases.append((x, torch.ones(3, dtype=torch.float64), grad_out, 1e-3))
     return check_properties(
         "bn_backward",
         bn_backward,

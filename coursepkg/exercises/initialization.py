@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from functools import partial
 from numbers import Real
 from typing import Any
 
@@ -15,9 +16,11 @@ __all__ = [
     "check_fans",
     "check_he_std_after_dropout",
     "check_leaky_relu_gain",
+    "check_right_width",
     "reference_fans",
     "reference_he_std_after_dropout",
     "reference_leaky_relu_gain",
+    "reference_right_width",
 ]
 
 
@@ -73,19 +76,19 @@ _GAIN_MISTAKES = [
 ]
 
 
-def _gain_problem(g: Any, a: float) -> str | None:
-    """Describe what is wrong with ``g = leaky_relu_gain(a)``."""
-    if isinstance(g, torch.Tensor) and g.numel() == 1:
-        g = g.item()
-    if isinstance(g, bool) or not isinstance(g, Real):
-        return f"expected a number, got {type(g).__name__}"
-    want = reference_leaky_relu_gain(a)
-    if math.isclose(g, want, rel_tol=1e-6):
+def _formula_problem(reference, mistakes, value: Any, *args) -> str | None:
+    """Describe what is wrong with ``value``, a student's ``reference(*args)``."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return f"expected a number, got {type(value).__name__}"
+    want = reference(*args)
+    if math.isclose(value, want, rel_tol=1e-6):
         return None
-    for mistake, why in _GAIN_MISTAKES:
-        if math.isclose(g, mistake(a), rel_tol=1e-6):
-            return f"got {g:.4g}, expected {want:.4g}: your formula {why}"
-    return f"got {g:.4g}, expected {want:.4g}"
+    for mistake, why in mistakes:
+        if math.isclose(value, mistake(*args), rel_tol=1e-6):
+            return f"got {value:.4g}, expected {want:.4g}: your formula {why}"
+    return f"got {value:.4g}, expected {want:.4g}"
 
 
 def check_leaky_relu_gain(leaky_relu_gain: Any) -> Feedback:
@@ -94,7 +97,7 @@ def check_leaky_relu_gain(leaky_relu_gain: Any) -> Feedback:
         "leaky_relu_gain",
         leaky_relu_gain,
         [(0.0,), (0.2,), (0.5,), (1.0,), (0.01,)],
-        _gain_problem,
+        partial(_formula_problem, reference_leaky_relu_gain, _GAIN_MISTAKES),
         success="√(2/(1 + a²)) on all 5 slopes",
         hint="split E[f(y)²] into the halves y > 0 and y ≤ 0",
     )
@@ -141,28 +144,50 @@ _DROPOUT_MISTAKES = [
 ]
 
 
-def _dropout_std_problem(std: Any, n_in: int, p: float) -> str | None:
-    """Describe what is wrong with ``std = he_std_after_dropout(n_in, p)``."""
-    if isinstance(std, torch.Tensor) and std.numel() == 1:
-        std = std.item()
-    if isinstance(std, bool) or not isinstance(std, Real):
-        return f"expected a number, got {type(std).__name__}"
-    want = reference_he_std_after_dropout(n_in, p)
-    if math.isclose(std, want, rel_tol=1e-6):
-        return None
-    for mistake, why in _DROPOUT_MISTAKES:
-        if math.isclose(std, mistake(n_in, p), rel_tol=1e-6):
-            return f"got {std:.4g}, expected {want:.4g}: your formula {why}"
-    return f"got {std:.4g}, expected {want:.4g}"
-
-
 def check_he_std_after_dropout(he_std_after_dropout: Any) -> Feedback:
     """Check ``he_std_after_dropout(n_in, p) -> float`` on several fans and rates."""
     return check_properties(
         "he_std_after_dropout",
         he_std_after_dropout,
         [(100, 0.2), (512, 0.5), (64, 0.0), (1000, 0.1), (256, 0.8)],
-        _dropout_std_problem,
+        partial(_formula_problem, reference_he_std_after_dropout, _DROPOUT_MISTAKES),
         success="√(2(1 - p)/n_in) on all 5 cases",
         hint="compute E[(m·h/(1 - p))²] for a mask m that is 1 with probability 1 - p",
+    )
+
+
+def reference_right_width(std: float) -> float:
+    """Return ``2 / std²``, the width at which weights of std ``std`` keep a ReLU's variance.
+
+    A ReLU layer multiplies the second moment by ``n · std² / 2``; that is 1 at
+    ``n = 2 / std²``.
+    """
+    return 2.0 / std**2
+
+
+# Plausible wrong derivations, each with what it gets wrong.
+_WIDTH_MISTAKES = [
+    (lambda std: 2.0 / std, "uses std where the variance std² belongs"),
+    (
+        lambda std: 1.0 / std**2,
+        "forgets the ReLU, which keeps half of the second moment (the factor 2)",
+    ),
+    (lambda std: 1.0 / std, "uses std for the variance and forgets the ReLU's factor 2"),
+    (lambda std: std**2 / 2.0, "is the inverse: solve n · std² / 2 = 1 for n"),
+    (
+        lambda std: math.sqrt(2.0) / std,
+        "is √n: it solves √n · std / √2 = 1 for √n; the width is its square",
+    ),
+]
+
+
+def check_right_width(right_width: Any) -> Feedback:
+    """Check ``right_width(std) -> float``, the width where a fixed std keeps the variance."""
+    return check_properties(
+        "right_width",
+        right_width,
+        [(0.01,), (0.1 / math.sqrt(3),), (0.05,), (0.2,), (1.0,)],
+        partial(_formula_problem, reference_right_width, _WIDTH_MISTAKES),
+        success="2/std² on all 5 standard deviations",
+        hint="a ReLU layer multiplies the variance by n · std² / 2; set that to 1",
     )

@@ -85,6 +85,12 @@ def reference_plain_sgd_rate(
     return min(lr / (1 - momentum), safety * 2 / max_curvature)
 
 
+def _edge_only_if_past(lr: float, momentum: float, max_curvature: float, safety: float) -> float:
+    """Return the misreading that caps only rates at or past the edge itself."""
+    rate, edge = lr / (1 - momentum), 2 / max_curvature
+    return rate if rate < edge else safety * edge
+
+
 def _close(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
 
@@ -98,19 +104,39 @@ def _plain_rate_problem(
     expected = reference_plain_sgd_rate(lr, momentum, max_curvature, safety)
     if _close(result, expected):
         return None
-    mistakes = {
-        lr / (1 - momentum): "that is lr / (1 - momentum) uncapped, above plain SGD's edge "
-        "2 / max_curvature: plain SGD diverges there",
-        min(lr / (1 - momentum), safety * 2 * (1 + momentum) / max_curvature): "you capped at "
-        "heavy ball's edge 2 (1 + momentum) / max_curvature; plain SGD's edge is 2 / max_curvature",
-        lr: "that is the momentum run's rate unchanged; in flat directions plain SGD needs "
-        "lr / (1 - momentum) to make the same progress",
-        min(lr * (1 - momentum), safety * 2 / max_curvature): "the factor goes the other way: "
-        "momentum makes the effective rate larger, lr / (1 - momentum)",
-        min(lr / (1 - momentum), 2 / max_curvature): "the cap is safety times the edge, not "
-        "the edge itself (at the edge the steep direction never shrinks)",
-    }
-    for value, message in mistakes.items():
+    mistakes = [  # in this order: below the edge, the literal misreading and lr / (1 - m) agree
+        (
+            _edge_only_if_past(lr, momentum, max_curvature, safety),
+            "you kept lr / (1 - momentum) because it is below the edge, but it is above "
+            "safety times the edge: cap at min(lr / (1 - momentum), safety * 2 / max_curvature)",
+        ),
+        (
+            lr / (1 - momentum),
+            "that is lr / (1 - momentum) uncapped, above plain SGD's edge "
+            "2 / max_curvature: plain SGD diverges there",
+        ),
+        (
+            min(lr / (1 - momentum), safety * 2 * (1 + momentum) / max_curvature),
+            "you capped at heavy ball's edge 2 (1 + momentum) / max_curvature; plain SGD's "
+            "edge is 2 / max_curvature",
+        ),
+        (
+            lr,
+            "that is the momentum run's rate unchanged; in flat directions plain SGD needs "
+            "lr / (1 - momentum) to make the same progress",
+        ),
+        (
+            min(lr * (1 - momentum), safety * 2 / max_curvature),
+            "the factor goes the other way: momentum makes the effective rate larger, "
+            "lr / (1 - momentum)",
+        ),
+        (
+            min(lr / (1 - momentum), 2 / max_curvature),
+            "the cap is safety times the edge, not the edge itself (at the edge the steep "
+            "direction never shrinks)",
+        ),
+    ]
+    for value, message in mistakes:
         if _close(result, value):
             return f"expected {expected:.4g}, got {result:.4g}: {message}"
     return f"expected {expected:.4g}, got {result:.4g}"
@@ -124,6 +150,7 @@ def check_plain_sgd_rate(plain_sgd_rate: Any) -> Feedback:
         (0.1, 0.0, 5.0, 0.9),  # no momentum: nothing to change
         (0.02, 0.5, 20.0, 0.5),
         (0.3, 0.5, 5.0, 0.8),
+        (0.019, 0.9, 10.0, 0.9),  # 0.19: below the edge 0.2, above safety times it, 0.18
     ]
     return check_properties(
         "plain_sgd_rate",
@@ -131,7 +158,8 @@ def check_plain_sgd_rate(plain_sgd_rate: Any) -> Feedback:
         cases,
         _plain_rate_problem,
         success=f"all {len(cases)} cases right",
-        hint="match heavy ball's progress in flat directions, and stay below plain SGD's edge",
+        hint="match heavy ball's progress in flat directions, capped at safety times "
+        "plain SGD's edge",
     )
 
 
