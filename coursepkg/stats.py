@@ -66,6 +66,15 @@ class Comparison:
         """``"resolved"`` or ``"inside the noise"``, the words a page uses."""
         return "resolved" if self.resolved else "inside the noise"
 
+    @property
+    def words(self) -> str:
+        """``"beyond 2 SE"`` or ``"inside the noise"``, for a sentence."""
+        return "beyond 2 SE" if self.resolved else "inside the noise"
+
+    def brief(self, digits: int = 3) -> str:
+        """``"+0.006 ± 0.008, inside the noise"``: the difference for a sentence."""
+        return f"{self.diff:+.{digits}f} ± {self.se:.{digits}f}, {self.words}"
+
     def __str__(self) -> str:
         return (
             f"{np.mean(self.a):.4g} vs {np.mean(self.b):.4g}: difference {self.diff:+.4g}"

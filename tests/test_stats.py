@@ -43,6 +43,11 @@ def test_the_report_says_the_verdict():
     assert MIN_SEEDS == 5
 
 
+def test_the_brief_form_is_for_a_sentence():
+    assert compare([1.0, 2.0, 3.0, 4.0, 5.0], 3.0).brief() == "+0.000 ± 0.707, inside the noise"
+    assert compare([1.0, 1.1, 1.2, 1.3, 1.4], 0.0).brief(2) == "+1.20 ± 0.07, beyond 2 SE"
+
+
 def test_the_docstring_example_holds():
     import doctest
 

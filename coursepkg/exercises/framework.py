@@ -11,6 +11,7 @@ line, never raised.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -320,6 +321,31 @@ def check_properties(
         return describe_problem(result, *args)
 
     return _check_cases(exercise, student, cases, problem_of, success=success, hint=hint)
+
+
+def formula_problem(
+    reference: Callable[..., float],
+    slips: Sequence[tuple[Callable[..., float], str]],
+    value: Any,
+    *args: Any,
+) -> str | None:
+    """Describe what is wrong with ``value``, a number meant to be ``reference(*args)``.
+
+    ``slips`` pairs plausible wrong formulas with what each gets wrong; the first one
+    that ``value`` matches (to 1e-6, relative) is named. Made for
+    :func:`check_properties`, as ``functools.partial(formula_problem, reference, slips)``.
+    """
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, Real):
+        return f"expected a number, got {type(value).__name__}"
+    want = reference(*args)
+    if math.isclose(value, want, rel_tol=1e-6):
+        return None
+    for slip, why in slips:
+        if math.isclose(value, slip(*args), rel_tol=1e-6):
+            return f"got {value:.4g}, expected {want:.4g}: {why}"
+    return f"got {value:.4g}, expected {want:.4g}"
 
 
 def check_value(

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import math
 from functools import partial
-from numbers import Real
 from typing import Any
 
 import torch
 
-from coursepkg.exercises.framework import Feedback, check_function, check_properties
+from coursepkg.exercises.framework import (
+    Feedback,
+    check_function,
+    check_properties,
+    formula_problem,
+)
 from coursepkg.initialization import fan_in_and_fan_out
 
 __all__ = [
@@ -57,38 +61,25 @@ def reference_leaky_relu_gain(a: float) -> float:
 _GAIN_MISTAKES = [
     (
         lambda a: math.sqrt(2.0),
-        "ignores the slope a: the negative half keeps a² of its second moment",
+        "your formula ignores the slope a: the negative half keeps a² of its second moment",
     ),
     (
         lambda a: math.sqrt(2.0 / (1.0 + a)),
-        "uses a where a² belongs: the negative half's second moment is multiplied by a²",
+        "your formula uses a where a² belongs: the negative half's second moment is "
+        "multiplied by a²",
     ),
     (
         lambda a: 2.0 / (1.0 + a**2),
-        "is the factor for the variance; the gain multiplies the standard deviation "
+        "your formula is the factor for the variance; the gain multiplies the standard deviation "
         "(take the square root)",
     ),
     (
         lambda a: math.sqrt((1.0 + a**2) / 2.0),
-        "is the inverse: it is what the activation keeps, the gain must make up for it",
+        "your formula is the inverse: it is what the activation keeps, the gain must make "
+        "up for it",
     ),
-    (lambda a: 1.0, "is the gain of a linear unit, whatever a is"),
+    (lambda a: 1.0, "your formula is the gain of a linear unit, whatever a is"),
 ]
-
-
-def _formula_problem(reference, mistakes, value: Any, *args) -> str | None:
-    """Describe what is wrong with ``value``, a student's ``reference(*args)``."""
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        value = value.item()
-    if isinstance(value, bool) or not isinstance(value, Real):
-        return f"expected a number, got {type(value).__name__}"
-    want = reference(*args)
-    if math.isclose(value, want, rel_tol=1e-6):
-        return None
-    for mistake, why in mistakes:
-        if math.isclose(value, mistake(*args), rel_tol=1e-6):
-            return f"got {value:.4g}, expected {want:.4g}: your formula {why}"
-    return f"got {value:.4g}, expected {want:.4g}"
 
 
 def check_leaky_relu_gain(leaky_relu_gain: Any) -> Feedback:
@@ -97,7 +88,7 @@ def check_leaky_relu_gain(leaky_relu_gain: Any) -> Feedback:
         "leaky_relu_gain",
         leaky_relu_gain,
         [(0.0,), (0.2,), (0.5,), (1.0,), (0.01,)],
-        partial(_formula_problem, reference_leaky_relu_gain, _GAIN_MISTAKES),
+        partial(formula_problem, reference_leaky_relu_gain, _GAIN_MISTAKES),
         success="√(2/(1 + a²)) on all 5 slopes",
         hint="split E[f(y)²] into the halves y > 0 and y ≤ 0",
     )
@@ -117,29 +108,29 @@ def reference_he_std_after_dropout(n_in: int, p: float) -> float:
 _DROPOUT_MISTAKES = [
     (
         lambda n, p: math.sqrt(2.0 / n),
-        "ignores dropout: inverted dropout multiplies the second moment by 1/(1 - p)",
+        "your formula ignores dropout: inverted dropout multiplies the second moment by 1/(1 - p)",
     ),
     (
         lambda n, p: math.sqrt(2.0 / ((1.0 - p) * n)),
-        "grows the weights: dropout already raises the second moment by 1/(1 - p), the "
-        "weights' variance must shrink by (1 - p)",
+        "your formula grows the weights: dropout already raises the second moment by "
+        "1/(1 - p), the weights' variance must shrink by (1 - p)",
     ),
     (
         lambda n, p: (1.0 - p) * math.sqrt(2.0 / n),
-        "shrinks the std by (1 - p); dropout multiplies the second moment (a variance) by "
-        "1/(1 - p), so the std shrinks by √(1 - p)",
+        "your formula shrinks the std by (1 - p); dropout multiplies the second moment "
+        "(a variance) by 1/(1 - p), so the std shrinks by √(1 - p)",
     ),
     (
         lambda n, p: 2.0 * (1.0 - p) / n,
-        "is the variance; the function must return the standard deviation",
+        "your formula is the variance; the function must return the standard deviation",
     ),
     (
         lambda n, p: math.sqrt(2.0 * p / n),
-        "uses the drop rate p where the keep probability 1 - p belongs",
+        "your formula uses the drop rate p where the keep probability 1 - p belongs",
     ),
     (
         lambda n, p: math.sqrt((1.0 - p) / n),
-        "forgets the ReLU, which keeps half of the second moment (the factor 2)",
+        "your formula forgets the ReLU, which keeps half of the second moment (the factor 2)",
     ),
 ]
 
@@ -150,7 +141,7 @@ def check_he_std_after_dropout(he_std_after_dropout: Any) -> Feedback:
         "he_std_after_dropout",
         he_std_after_dropout,
         [(100, 0.2), (512, 0.5), (64, 0.0), (1000, 0.1), (256, 0.8)],
-        partial(_formula_problem, reference_he_std_after_dropout, _DROPOUT_MISTAKES),
+        partial(formula_problem, reference_he_std_after_dropout, _DROPOUT_MISTAKES),
         success="√(2(1 - p)/n_in) on all 5 cases",
         hint="compute E[(m·h/(1 - p))²] for a mask m that is 1 with probability 1 - p",
     )
@@ -167,16 +158,19 @@ def reference_right_width(std: float) -> float:
 
 # Plausible wrong derivations, each with what it gets wrong.
 _WIDTH_MISTAKES = [
-    (lambda std: 2.0 / std, "uses std where the variance std² belongs"),
+    (lambda std: 2.0 / std, "your formula uses std where the variance std² belongs"),
     (
         lambda std: 1.0 / std**2,
-        "forgets the ReLU, which keeps half of the second moment (the factor 2)",
+        "your formula forgets the ReLU, which keeps half of the second moment (the factor 2)",
     ),
-    (lambda std: 1.0 / std, "uses std for the variance and forgets the ReLU's factor 2"),
-    (lambda std: std**2 / 2.0, "is the inverse: solve n · std² / 2 = 1 for n"),
+    (
+        lambda std: 1.0 / std,
+        "your formula uses std for the variance and forgets the ReLU's factor 2",
+    ),
+    (lambda std: std**2 / 2.0, "your formula is the inverse: solve n · std² / 2 = 1 for n"),
     (
         lambda std: math.sqrt(2.0) / std,
-        "is √n: it solves √n · std / √2 = 1 for √n; the width is its square",
+        "your formula is √n: it solves √n · std / √2 = 1 for √n; the width is its square",
     ),
 ]
 
@@ -187,7 +181,7 @@ def check_right_width(right_width: Any) -> Feedback:
         "right_width",
         right_width,
         [(0.01,), (0.1 / math.sqrt(3),), (0.05,), (0.2,), (1.0,)],
-        partial(_formula_problem, reference_right_width, _WIDTH_MISTAKES),
+        partial(formula_problem, reference_right_width, _WIDTH_MISTAKES),
         success="2/std² on all 5 standard deviations",
         hint="a ReLU layer multiplies the variance by n · std² / 2; set that to 1",
     )

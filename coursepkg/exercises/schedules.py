@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from coursepkg.exercises.framework import Feedback, check_function, check_properties
+from coursepkg.exercises.framework import (
+    Feedback,
+    check_function,
+    check_properties,
+    formula_problem,
+)
 from coursepkg.schedules import cosine_annealing, warmup_cosine
 
 __all__ = [
@@ -91,55 +97,40 @@ def _edge_only_if_past(lr: float, momentum: float, max_curvature: float, safety:
     return rate if rate < edge else safety * edge
 
 
-def _close(a: float, b: float) -> bool:
-    return abs(a - b) <= 1e-9 * max(abs(a), abs(b), 1.0)
-
-
-def _plain_rate_problem(
-    result: Any, lr: float, momentum: float, max_curvature: float, safety: float
-) -> str | None:
-    """Name the mistake behind a wrong ``plain_sgd_rate``, or return None."""
-    if isinstance(result, bool) or not isinstance(result, int | float):
-        return f"expected a number, got {type(result).__name__}"
-    expected = reference_plain_sgd_rate(lr, momentum, max_curvature, safety)
-    if _close(result, expected):
-        return None
-    mistakes = [  # in this order: below the edge, the literal misreading and lr / (1 - m) agree
-        (
-            _edge_only_if_past(lr, momentum, max_curvature, safety),
-            "you kept lr / (1 - momentum) because it is below the edge, but it is above "
-            "safety times the edge: cap at min(lr / (1 - momentum), safety * 2 / max_curvature)",
-        ),
-        (
-            lr / (1 - momentum),
-            "that is lr / (1 - momentum) uncapped, above plain SGD's edge "
-            "2 / max_curvature: plain SGD diverges there",
-        ),
-        (
-            min(lr / (1 - momentum), safety * 2 * (1 + momentum) / max_curvature),
-            "you capped at heavy ball's edge 2 (1 + momentum) / max_curvature; plain SGD's "
-            "edge is 2 / max_curvature",
-        ),
-        (
-            lr,
-            "that is the momentum run's rate unchanged; in flat directions plain SGD needs "
-            "lr / (1 - momentum) to make the same progress",
-        ),
-        (
-            min(lr * (1 - momentum), safety * 2 / max_curvature),
-            "the factor goes the other way: momentum makes the effective rate larger, "
-            "lr / (1 - momentum)",
-        ),
-        (
-            min(lr / (1 - momentum), 2 / max_curvature),
-            "the cap is safety times the edge, not the edge itself (at the edge the steep "
-            "direction never shrinks)",
-        ),
-    ]
-    for value, message in mistakes:
-        if _close(result, value):
-            return f"expected {expected:.4g}, got {result:.4g}: {message}"
-    return f"expected {expected:.4g}, got {result:.4g}"
+# Plausible wrong answers, each with what it gets wrong; in this order: below the
+# edge, the literal misreading and lr / (1 - m) agree.
+_PLAIN_RATE_MISTAKES = [
+    (
+        _edge_only_if_past,
+        "you kept lr / (1 - momentum) because it is below the edge, but it is above "
+        "safety times the edge: cap at min(lr / (1 - momentum), safety * 2 / max_curvature)",
+    ),
+    (
+        lambda lr, m, c, safety: lr / (1 - m),
+        "that is lr / (1 - momentum) uncapped, above plain SGD's edge "
+        "2 / max_curvature: plain SGD diverges there",
+    ),
+    (
+        lambda lr, m, c, safety: min(lr / (1 - m), safety * 2 * (1 + m) / c),
+        "you capped at heavy ball's edge 2 (1 + momentum) / max_curvature; plain SGD's "
+        "edge is 2 / max_curvature",
+    ),
+    (
+        lambda lr, m, c, safety: lr,
+        "that is the momentum run's rate unchanged; in flat directions plain SGD needs "
+        "lr / (1 - momentum) to make the same progress",
+    ),
+    (
+        lambda lr, m, c, safety: min(lr * (1 - m), safety * 2 / c),
+        "the factor goes the other way: momentum makes the effective rate larger, "
+        "lr / (1 - momentum)",
+    ),
+    (
+        lambda lr, m, c, safety: min(lr / (1 - m), 2 / c),
+        "the cap is safety times the edge, not the edge itself (at the edge the steep "
+        "direction never shrinks)",
+    ),
+]
 
 
 def check_plain_sgd_rate(plain_sgd_rate: Any) -> Feedback:
@@ -156,7 +147,7 @@ def check_plain_sgd_rate(plain_sgd_rate: Any) -> Feedback:
         "plain_sgd_rate",
         plain_sgd_rate,
         cases,
-        _plain_rate_problem,
+        partial(formula_problem, reference_plain_sgd_rate, _PLAIN_RATE_MISTAKES),
         success=f"all {len(cases)} cases right",
         hint="match heavy ball's progress in flat directions, capped at safety times "
         "plain SGD's edge",
