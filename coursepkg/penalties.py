@@ -1,13 +1,13 @@
-"""Weight penalties: L1, L2 and elastic net, the proximal step of L1, and decay groups.
+"""Weight penalties: L1, L2, elastic net and L2-SP, the proximal step of L1, decay groups.
 
-Used by :ref:`ch-penalties`. A penalty is added to the data loss,
+Used by :ref:`ch-penalties` (L2-SP by the ResNet-50 chapter). A penalty is added to the data loss,
 ``J(w) = L(w) + λ·Ω(w)``; :class:`WeightPenalty` packages ``λ·Ω`` as the
 ``penalty`` callable of :func:`coursepkg.training.fit`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import torch
 from torch import nn
@@ -15,6 +15,7 @@ from torch import nn
 from coursepkg._checks import check_fraction, check_nonnegative, tensor_list
 
 __all__ = [
+    "L2SP",
     "WeightPenalty",
     "decay_param_groups",
     "elastic_net_penalty",
@@ -91,6 +92,50 @@ class WeightPenalty:
     def __repr__(self) -> str:
         mix = f", l1_ratio={self.l1_ratio}" if self.kind == "elastic_net" else ""
         return f"WeightPenalty({self.kind!r}, {self.strength}{mix})"
+
+
+class L2SP:
+    """``λ·Σ‖w − w⁰‖²``: pull the weights towards a reference, not towards 0 (L2-SP).
+
+    Li, Grandvalet and Davoine (2018) fine-tune a pretrained network with the
+    penalty ``α/2·‖w_S − w⁰_S‖²`` on the weights ``w_S`` it shares with the
+    pretrained ``w⁰``. Here, as in :func:`l2_penalty`, there is no ½:
+    ``strength = α/2``. Only trainable parameters whose name is in ``reference``
+    count; a new head, absent from it, is not penalized.
+
+    Parameters
+    ----------
+    reference : mapping of str to torch.Tensor
+        ``w⁰`` by parameter name, e.g. the pretrained ``state_dict`` (buffers in it
+        are ignored); detached copies are kept.
+    strength : float
+        ``λ >= 0``.
+    """
+
+    def __init__(self, reference: Mapping[str, torch.Tensor], strength: float):
+        self.reference = {name: w0.detach().clone() for name, w0 in reference.items()}
+        self.strength = check_nonnegative(strength, "strength")
+
+    def __call__(self, model: nn.Module) -> torch.Tensor:
+        """Return ``λ·Σ‖w − w⁰‖²`` over the model's parameters named in the reference."""
+        pairs = [
+            (name, w, self.reference[name])
+            for name, w in model.named_parameters()
+            if w.requires_grad and name in self.reference
+        ]
+        if not pairs:
+            raise ValueError("reference names none of the model's trainable parameters")
+        for name, w, w0 in pairs:
+            if w.shape != w0.shape:
+                raise ValueError(
+                    f"reference[{name!r}] has shape {tuple(w0.shape)}, "
+                    f"the model's parameter {tuple(w.shape)}"
+                )
+        return self.strength * sum((w - w0.to(w)).square().sum() for _, w, w0 in pairs)
+
+    def __repr__(self) -> str:
+        n = len(self.reference)
+        return f"L2SP(<{n} reference tensor{'s' * (n != 1)}>, {self.strength})"
 
 
 def soft_threshold_(tensor: torch.Tensor, threshold: float) -> torch.Tensor:

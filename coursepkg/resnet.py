@@ -2,7 +2,7 @@
 
 The layer names, and so the ``state_dict`` keys, are those of
 ``torchvision.models.resnet50``: ImageNet weights saved by torchvision load into
-:func:`resnet50` with ``strict=True`` (:func:`load_torchvision_weights`).
+:func:`resnet50` (:func:`load_torchvision_weights`).
 
 Departure from the paper, as in torchvision ("ResNet V1.5"): in a bottleneck
 that downsamples, the stride sits on the 3×3 convolution (``conv2``), not on the
@@ -12,6 +12,7 @@ the inputs of that 1×1 convolution.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
@@ -19,7 +20,21 @@ from torch import nn
 
 from coursepkg._checks import check_drop_probability
 
-__all__ = ["Bottleneck", "ResNet", "extract_features", "load_torchvision_weights", "resnet50"]
+__all__ = [
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "Bottleneck",
+    "ResNet",
+    "extract_features",
+    "freeze_batchnorm",
+    "load_torchvision_weights",
+    "resnet50",
+]
+
+#: Per-channel (RGB) mean of ImageNet images scaled to [0, 1], as torchvision's weights expect.
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+#: Per-channel (RGB) standard deviation, the companion of :data:`IMAGENET_MEAN`.
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class Bottleneck(nn.Module):
@@ -218,31 +233,86 @@ def extract_features(model: ResNet, x: torch.Tensor, *, batch_size: int = 256) -
     return out
 
 
+def _use_running_statistics(module: nn.Module, _inputs: tuple) -> None:
+    module.training = False  # undoes model.train() just before each forward pass
+
+
+def freeze_batchnorm(model: nn.Module) -> nn.Module:
+    """Make every ``BatchNorm2d`` of ``model`` use, and keep, its running statistics.
+
+    Afterwards each batch norm normalizes with ``running_mean`` and ``running_var``
+    and never updates them, in training mode too: a forward pre-hook sets the
+    module's ``training`` flag to ``False`` before every call, so the
+    ``model.train()`` of each epoch of ``fit`` does not undo it (a single
+    ``.eval()`` would be undone). Its γ and β still train. ``requires_grad=False``
+    would not be enough: it stops γ and β, but in training mode the layer still
+    normalizes with the batch's statistics and updates the running ones.
+
+    Returns ``model`` itself; the hooks are not part of its ``state_dict``.
+    """
+    for module in model.modules():
+        if isinstance(module, nn.BatchNorm2d):
+            module.register_forward_pre_hook(_use_running_statistics)
+    return model
+
+
+def _state_dict_in(checkpoint: object, path: str | Path) -> dict[str, torch.Tensor]:
+    """Return the state_dict in a loaded file, without DataParallel's ``module.`` prefix."""
+    for key in ("model", "state_dict"):  # a training checkpoint: {"model": ..., "epoch": ...}
+        if isinstance(checkpoint, Mapping) and isinstance(checkpoint.get(key), Mapping):
+            checkpoint = checkpoint[key]
+    if not isinstance(checkpoint, Mapping) or not all(
+        isinstance(value, torch.Tensor) for value in checkpoint.values()
+    ):
+        keys = list(checkpoint)[:5] if isinstance(checkpoint, Mapping) else type(checkpoint)
+        raise ValueError(
+            f"{path} holds no state_dict (names to tensors), nor one under 'model' or "
+            f"'state_dict'; found {keys}"
+        )
+    return {key.removeprefix("module."): value for key, value in checkpoint.items()}
+
+
 def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:
-    """Load a ``state_dict`` saved from torchvision's ResNet-50 (local file only).
+    """Load ResNet-50 weights saved from torchvision (local file only), re-heading if needed.
+
+    torchvision's ImageNet weights expect 224×224 images (resize to 256, centre
+    crop 224) standardized with :data:`IMAGENET_MEAN` and :data:`IMAGENET_STD`.
 
     Parameters
     ----------
     model : ResNet
-        A model from :func:`resnet50` with the same ``num_classes`` as the file.
+        A model from :func:`resnet50`.
     path : str or pathlib.Path
-        A file written by ``torch.save(torchvision_model.state_dict(), path)``;
-        nothing is downloaded.
+        A file written by ``torch.save(torchvision_model.state_dict(), path)``, or a
+        checkpoint holding it under ``"model"`` or ``"state_dict"``; a leading
+        ``module.`` (from ``DataParallel``) is stripped from the names. Nothing is
+        downloaded.
 
     Returns
     -------
     ResNet
-        ``model``, with the weights loaded (``strict=True``: every key must match).
+        ``model``, with the weights loaded. Every key must match (``strict=True``),
+        with one exception, *re-heading*: when the file's classifier ``fc`` has
+        another number of classes than the model's (e.g. ImageNet's 1000 into a
+        4-class model), it is skipped and the model keeps its own ``fc``, as
+        initialized; every other key is still loaded strictly.
 
     Raises
     ------
     FileNotFoundError
         If there is no file at ``path`` (a URL is not fetched either).
+    ValueError
+        If the file holds no state_dict.
     RuntimeError
         From :meth:`torch.nn.Module.load_state_dict` if the file does not match the
         model; its message lists the missing and unexpected keys and the shape
-        mismatches (e.g. ``fc.weight`` for another ``num_classes``).
+        mismatches.
     """
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    state = _state_dict_in(checkpoint, path)
+    w, b, fc = state.get("fc.weight"), state.get("fc.bias"), model.fc.weight
+    if w is not None and b is not None and w.shape != fc.shape:
+        if w.shape[1:] == fc.shape[1:] and b.shape == w.shape[:1]:  # only the classes differ
+            state["fc.weight"], state["fc.bias"] = fc, model.fc.bias  # keep the model's head
     model.load_state_dict(state, strict=True)
     return model

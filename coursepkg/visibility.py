@@ -31,6 +31,7 @@ from coursepkg._checks import check_positive_int, seeded_generator
 
 __all__ = [
     "KOSCHMIEDER",
+    "SCENES",
     "VISIBILITY_CLASSES",
     "VisibilityData",
     "haze",
@@ -50,7 +51,8 @@ VISIBILITY_CLASSES: tuple[tuple[str, float, float], ...] = (
 """``(name, lowest, highest visibility in km)`` per class, from densest to clearest."""
 
 _NEAR_KM = 0.03  # the depth of the bottom row
-_HORIZON_KM = (1.0, 3.0)  # the range of the depth of the horizon
+SCENES = ("china", "flower")
+"""The photos scikit-learn ships, the clear scenes cropped from; ``scenes=`` takes their indices."""
 
 
 class VisibilityData(NamedTuple):
@@ -111,9 +113,11 @@ def _photos() -> torch.Tensor:
     return F.interpolate(photos, scale_factor=0.5, mode="area")
 
 
-def _clear_scenes(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Random crops (side 50 to 200 px) of the photos, flipped at random, resized to ``size``."""
-    photos = _photos()
+def _clear_scenes(
+    n: int, size: int, generator: torch.Generator, scenes: tuple[int, ...] = (0, 1)
+) -> torch.Tensor:
+    """Random crops (side 50 to 200 px) of the photos ``scenes``, flipped at random, resized."""
+    photos = _photos()[list(scenes)]
     _, _, height, width = photos.shape
     scenes = torch.empty(n, 3, size, size)
     for i in range(n):
@@ -128,11 +132,13 @@ def _clear_scenes(n: int, size: int, generator: torch.Generator) -> torch.Tensor
     return scenes
 
 
-def _depth_maps(n: int, size: int, generator: torch.Generator) -> torch.Tensor:
-    """Depth rising from the bottom row to a random horizon, log-uniform in km, ``(N, 1, S, S)``."""
+def _depth_maps(
+    n: int, size: int, generator: torch.Generator, horizon_km: tuple[float, float] = (1.0, 3.0)
+) -> torch.Tensor:
+    """Depth rising from the bottom row to a horizon at ``horizon_km`` (a log-uniform range)."""
     rows = torch.linspace(1, 0, size).view(1, size, 1)  # 1 at the top, 0 at the bottom
     horizon = 0.4 + 0.6 * torch.rand(n, 1, 1, generator=generator)  # the top fraction is sky
-    low, high = (math.log(km) for km in _HORIZON_KM)
+    low, high = (math.log(km) for km in horizon_km)
     far = torch.exp(low + (high - low) * torch.rand(n, 1, 1, generator=generator))
     fraction = (rows / horizon).clamp(max=1)  # 0 at the bottom, 1 from the horizon up
     depth = _NEAR_KM * (far / _NEAR_KM) ** fraction  # (N, S, 1): geometric in the row
@@ -145,6 +151,8 @@ def make_visibility_data(
     image_size: int = 32,
     seed: int = 0,
     classes: tuple[tuple[str, float, float], ...] = VISIBILITY_CLASSES,
+    scenes: tuple[int, ...] = (0, 1),
+    horizon_km: tuple[float, float] = (1.0, 3.0),
 ) -> VisibilityData:
     """Generate ``n`` hazy images, balanced over the visibility classes.
 
@@ -158,6 +166,12 @@ def make_visibility_data(
         The same seed gives the same images.
     classes : tuple of tuple
         Visibility bins ``(name, lowest, highest)`` in km, ascending and adjacent.
+    scenes : tuple of int, default (0, 1)
+        Which photos of :data:`SCENES` the clear scenes are cropped from; give
+        disjoint ones to training and test images to test on a scene never seen.
+    horizon_km : tuple of float, default (1.0, 3.0)
+        Range of the distance of the horizon (drawn log-uniformly per image); a
+        fixed camera, whose geometry is known, has one distance: ``(2.0, 2.0)``.
 
     Returns
     -------
@@ -170,6 +184,13 @@ def make_visibility_data(
             "classes must be a non-empty tuple of (name, lowest, highest) in km, "
             f"with 0 < lowest < highest < inf, got {classes!r}"
         )
+    if not scenes or not set(scenes) <= set(range(len(SCENES))):
+        raise ValueError(f"scenes must be indices into SCENES {SCENES}, got {scenes!r}")
+    if not _NEAR_KM < horizon_km[0] <= horizon_km[1] < math.inf:
+        raise ValueError(
+            f"horizon_km must be (lowest, highest) with {_NEAR_KM} < lowest <= highest, "
+            f"got {horizon_km!r}"
+        )
     generator = seeded_generator(seed)
     y = torch.arange(n) % len(classes)
     y = y[torch.randperm(n, generator=generator)]
@@ -178,8 +199,8 @@ def make_visibility_data(
         bounds[:, 0] + (bounds[:, 1] - bounds[:, 0]) * torch.rand(n, generator=generator)
     )
     brightness = 0.5 + 0.7 * torch.rand(n, 1, 1, 1, generator=generator)
-    clear = (_clear_scenes(n, image_size, generator) * brightness).clamp(0, 1)
-    depth = _depth_maps(n, image_size, generator)
+    clear = (_clear_scenes(n, image_size, generator, scenes) * brightness).clamp(0, 1)
+    depth = _depth_maps(n, image_size, generator, horizon_km)
     level = 0.55 + 0.45 * torch.rand(n, 1, generator=generator)
     tint = 1 + 0.08 * (torch.rand(n, 3, generator=generator) - 0.5)
     airlight = (level * tint).clamp(0, 1)

@@ -8,6 +8,8 @@ mistake and pins the key phrase of the message, which names the argument.
 
 import math
 import re
+import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -34,10 +36,16 @@ from coursepkg.lasso import proximal_gradient, subgradient_descent
 from coursepkg.metrics import accuracy, confusion_matrix, mean_squared_error, sparsity
 from coursepkg.models import mlp
 from coursepkg.pca import pca
-from coursepkg.penalties import WeightPenalty, elastic_net_penalty, l1_penalty, soft_threshold_
+from coursepkg.penalties import (
+    L2SP,
+    WeightPenalty,
+    elastic_net_penalty,
+    l1_penalty,
+    soft_threshold_,
+)
 from coursepkg.polynomial import fit_polynomial, polynomial_features
 from coursepkg.range_test import RangeTest, lr_range_test
-from coursepkg.resnet import resnet50
+from coursepkg.resnet import load_torchvision_weights, resnet50
 from coursepkg.schedules import (
     cosine_annealing,
     exponential_decay,
@@ -100,6 +108,13 @@ class _WithUnusedLayer(torch.nn.Module):
 
     def forward(self, x):
         return self.used(x)
+
+
+def _load_weights_from(checkpoint):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "weights.pth"
+        torch.save(checkpoint, path)
+        return load_torchvision_weights(resnet50(num_classes=4), path)
 
 
 def _spent_parameters():
@@ -177,11 +192,26 @@ CASES = {
         V,
         "classes must be a non-empty tuple of (name, lowest, highest)",
     ),
+    "make_visibility_data scenes": (
+        lambda: make_visibility_data(4, scenes=(2,)),
+        V,
+        "scenes must be indices into SCENES",
+    ),
+    "make_visibility_data horizon": (
+        lambda: make_visibility_data(4, horizon_km=(3.0, 1.0)),
+        V,
+        "horizon_km must be (lowest, highest)",
+    ),
     "resnet50 dropout 1": (lambda: resnet50(dropout=1.0), V, "every unit would be dropped"),
     "resnet50 zero_init_residual without residuals": (
         lambda: resnet50(zero_init_residual=True, residual=False),
         V,
         "zero_init_residual needs residual=True",
+    ),
+    "load_torchvision_weights a checkpoint without a state_dict": (
+        lambda: _load_weights_from({"net": {"fc.bias": torch.zeros(4)}, "epoch": 3}),
+        V,
+        "holds no state_dict (names to tensors), nor one under 'model' or 'state_dict'",
     ),
     # schedules and the range test
     "warmup_cosine warmup_steps": (
@@ -397,6 +427,21 @@ CASES = {
         lambda: WeightPenalty("l2", -0.1),
         V,
         "strength must be a finite number >= 0",
+    ),
+    "L2SP strength": (
+        lambda: L2SP({"0.weight": torch.zeros(8, 4)}, -0.1),
+        V,
+        "strength must be a finite number >= 0",
+    ),
+    "L2SP reference of another shape": (
+        lambda: L2SP({"0.weight": torch.zeros(4, 8)}, 0.1)(_mlp()),
+        V,
+        "reference['0.weight'] has shape (4, 8), the model's parameter (8, 4)",
+    ),
+    "L2SP reference sharing no name with the model": (
+        lambda: L2SP({"module.0.weight": torch.zeros(8, 4)}, 0.1)(_mlp()),
+        V,
+        "reference names none of the model's trainable parameters",
     ),
     "soft_threshold_ threshold": (
         lambda: soft_threshold_(torch.ones(3), -0.1),

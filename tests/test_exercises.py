@@ -34,7 +34,7 @@ from coursepkg.exercises.framework import (
 )
 from coursepkg.lasso import proximal_gradient
 from coursepkg.metrics import mean_squared_error
-from coursepkg.penalties import soft_threshold_
+from coursepkg.penalties import L2SP, soft_threshold_
 from coursepkg.polynomial import fit_polynomial, polynomial_features, predict_polynomial
 from coursepkg.resnet import resnet50
 
@@ -117,6 +117,13 @@ def _in_place(x):
 class Weird:
     def __eq__(self, other):
         raise RuntimeError("no comparing me")
+
+
+class _UnprintableFloat(float):
+    """A number that refuses to be formatted, as a hostile answer."""
+
+    def __format__(self, spec):
+        raise RuntimeError("no printing me")
 
 
 def test_feedback_is_printed_as_one_line_with_a_symbol_per_status(capsys):
@@ -787,6 +794,86 @@ WRONG_ANSWERS = {
         lambda c: (c.double().diag() / c.sum(0), c.double().diag() / c.sum(1)),
         "item 0: the result contains NaN",
     ),
+    "l2sp-lambda-not-two-lambda": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: (h * wd + lam * w0) / (h + lam),
+        "the pretrained value weighs 2λ, not λ",
+    ),
+    "l2sp-plain-l2": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: h * wd / (h + 2 * lam),
+        "that is plain L2, which pulls towards 0",
+    ),
+    "l2sp-weights-swapped": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: (2 * lam * wd + h * w0) / (h + 2 * lam),
+        "the weights are swapped",
+    ),
+    "l2sp-without-curvature": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: (wd + 2 * lam * w0) / (1 + 2 * lam),
+        "the curvature h is missing",
+    ),
+    "l2sp-other": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: (h * wd + 2 * lam * w0) / (h - 2 * lam),
+        "l2sp_minimum(2.0, 4.0, 0.5, 0.5): got 2.833, expected 1.7. Hint",
+    ),
+    "l2sp-string": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: "1.7",
+        "expected a number, got str",
+    ),
+    "l2sp-hostile-float": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: _UnprintableFloat(wd),
+        "the result could not be checked",
+    ),
+    "gap-without-share-on-true-class": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log((1 - e) / (e / k)),
+        "its target is 1 - ε + ε/K",
+    ),
+    "gap-over-k-minus-one": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log((1 - e) / (e / (k - 1))),
+        "label_smoothing spreads it over all K",
+    ),
+    "gap-log10": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log10(1 + k * (1 - e) / e),
+        "log10 where the natural log belongs",
+    ),
+    "gap-sign": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log((e / k) / (1 - e + e / k)),
+        "the true class's logit is the larger one",
+    ),
+    "gap-probability": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: 1 - e + e / k,
+        "the true class's probability at the optimum",
+    ),
+    "gap-ratio": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: 1 + k * (1 - e) / e,
+        "the logits differ by its log",
+    ),
+    "gap-other": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log(k / e),
+        "smoothed_logit_gap(0.1, 4): got 3.689, expected 3.611. Hint",
+    ),
+    "gap-tensor-of-two": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: torch.tensor([1.0, 2.0]),
+        "expected a number, got Tensor",
+    ),
+    "gap-none": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: None,
+        "expected a number, got NoneType",
+    ),
 }
 
 
@@ -894,6 +981,18 @@ RIGHT_ANSWERS = {
         resnet.check_precision_recall,
         lambda c: ((c.diag() / c.sum(0)).nan_to_num(), (c.diag() / c.sum(1)).nan_to_num()),
     ),
+    "l2sp-shift-from-data-optimum": (
+        resnet.check_l2sp_minimum,
+        lambda wd, h, w0, lam: wd + 2 * lam / (h + 2 * lam) * (w0 - wd),
+    ),
+    "gap-log-of-one-plus": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: math.log1p(k * (1 - e) / e),
+    ),
+    "gap-numpy": (
+        resnet.check_smoothed_logit_gap,
+        lambda e, k: np.log(1 - e + e / k) - np.log(e / k),
+    ),
 }
 
 
@@ -947,3 +1046,59 @@ def test_reference_bottleneck_params_add_up_to_resnet50():
         total += (blocks - 1) * resnet.reference_bottleneck_params(4 * planes, planes, False)
         inplanes = 4 * planes
     assert total == sum(p.numel() for p in resnet50().parameters()) == 25_557_032
+
+
+def _minimize(params, objective, *, max_iter):
+    """Run L-BFGS on ``objective()`` to a gradient below 1e-13; leave its gradient in place."""
+    optimizer = torch.optim.LBFGS(
+        params,
+        max_iter=max_iter,
+        tolerance_grad=1e-13,
+        tolerance_change=0.0,
+        line_search_fn="strong_wolfe",
+    )
+
+    def closure():
+        optimizer.zero_grad()
+        loss = objective()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    closure()
+
+
+@pytest.mark.parametrize(
+    ("w_data", "curvature", "w_start", "strength"),
+    [(2.0, 4.0, 0.5, 0.5), (-1.0, 0.25, 1.0, 2.0), (0.5, 0.2, 1.5, 50.0)],
+)
+def test_reference_l2sp_minimum_minimizes_the_l2sp_objective(w_data, curvature, w_start, strength):
+    model = nn.Linear(1, 1, bias=False, dtype=torch.float64)  # one weight
+    penalty = L2SP({"weight": torch.full((1, 1), w_start, dtype=torch.float64)}, strength)
+    _minimize(
+        model.parameters(),
+        lambda: 0.5 * curvature * (model.weight - w_data).square().sum() + penalty(model),
+        max_iter=100,
+    )
+    # The objective is quadratic with second derivative h + 2λ >= 4.25 here: a gradient
+    # below 1e-12 puts the weight within 2.4e-13 of the minimizer.
+    assert model.weight.grad.abs().item() < 1e-12
+    expected = resnet.reference_l2sp_minimum(w_data, curvature, w_start, strength)
+    assert model.weight.item() == pytest.approx(expected, rel=0, abs=1e-10)
+
+
+@pytest.mark.parametrize(("epsilon", "classes"), [(0.1, 4), (0.05, 2), (0.9, 3), (0.2, 10)])
+def test_reference_smoothed_logit_gap_minimizes_torchs_smoothed_cross_entropy(epsilon, classes):
+    logits = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+    label = torch.tensor(0)
+    _minimize(
+        [logits],
+        lambda: nn.functional.cross_entropy(logits, label, label_smoothing=epsilon),
+        max_iter=500,
+    )
+    # The gradient is softmax - target; moving one gap by δ changes it by about p(1 - p)·δ,
+    # with p ≥ ε/K ≥ 0.02 here: a gradient below 1e-12 puts every gap within 1e-10.
+    assert logits.grad.abs().max() < 1e-12
+    gaps = logits.detach()[0] - logits.detach()[1:]
+    expected = torch.full_like(gaps, resnet.reference_smoothed_logit_gap(epsilon, classes))
+    torch.testing.assert_close(gaps, expected, rtol=0, atol=1e-9)

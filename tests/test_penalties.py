@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from coursepkg.penalties import (
+    L2SP,
     WeightPenalty,
     decay_param_groups,
     elastic_net_penalty,
@@ -287,3 +288,85 @@ def test_fit_with_a_weight_penalty_shrinks_the_weights(blob_loaders, penalty):
 
 def test_weight_penalty_of_a_model_without_weight_matrices_is_zero():
     assert WeightPenalty("l2", 0.1)(nn.BatchNorm1d(3)).item() == 0.0
+
+
+# --- L2SP -------------------------------------------------------------------------------
+
+
+def _backbone_and_head(seed=0):
+    """A 'pretrained' backbone (Linear 3→2, BatchNorm) and a new 2→4 head, in float64."""
+    torch.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2), nn.Linear(2, 4)).double()
+
+
+def _pretrained(model):
+    """The backbone's state_dict (running statistics included), without the head."""
+    return {k: v for k, v in model.state_dict().items() if not k.startswith("2.")}
+
+
+def _moved_backbone(model, seed):
+    """The backbone's parameters, each moved by a standard normal draw."""
+    return {
+        k: v.detach() + _randn(*v.shape, seed=seed)
+        for k, v in model.named_parameters()
+        if not k.startswith("2.")
+    }
+
+
+def test_l2sp_by_hand():
+    model = _backbone_and_head()
+    reference = {k: v + 0.5 for k, v in _pretrained(model).items()}  # w - w0 = -0.5 each
+    # penalized: 0.weight (6), 0.bias (2), 1.weight (2), 1.bias (2) -> 12 entries of 0.25
+    assert L2SP(reference, 0.3)(model).item() == pytest.approx(0.3 * 12 * 0.25, rel=1e-14)
+
+
+def test_l2sp_matches_the_sum_of_squared_distances():
+    model = _backbone_and_head()
+    reference = _moved_backbone(model, seed=1)
+    names = ["0.weight", "0.bias", "1.weight", "1.bias"]
+    params = dict(model.named_parameters())
+    expected = sum(np.sum((params[k].detach().numpy() - reference[k].numpy()) ** 2) for k in names)
+    assert L2SP(reference, 2.5)(model).item() == pytest.approx(2.5 * expected, rel=1e-12)
+
+
+def test_l2sp_is_zero_at_the_reference_and_keeps_a_copy():
+    model = _backbone_and_head()
+    penalty = L2SP(_pretrained(model), 1.0)  # the state_dict shares storage with the model
+    assert penalty(model).item() == 0.0
+    with torch.no_grad():
+        model[0].weight.add_(1.0)  # moving the model does not move the reference
+    assert penalty(model).item() == pytest.approx(6.0, rel=1e-14)
+
+
+def test_l2sp_gradient_is_twice_strength_times_the_distance():
+    model = _backbone_and_head()
+    reference = _moved_backbone(model, seed=2)
+    L2SP(reference, 0.7)(model).backward()
+    for name, w in model.named_parameters():
+        if name.startswith("2."):  # the new head: absent from the reference
+            assert w.grad is None, name
+        else:
+            torch.testing.assert_close(w.grad, 2 * 0.7 * (w.detach() - reference[name]))
+
+
+def test_l2sp_skips_frozen_parameters():
+    model = _backbone_and_head()
+    reference = {k: v + 1.0 for k, v in _pretrained(model).items()}
+    model[0].requires_grad_(False)  # 0.weight, 0.bias frozen: 1.weight, 1.bias remain
+    assert L2SP(reference, 1.0)(model).item() == pytest.approx(4.0, rel=1e-14)
+
+
+def test_l2sp_refuses_a_mismatch_and_an_empty_overlap():
+    model = _backbone_and_head()
+    reference = {**_pretrained(model), "0.weight": torch.zeros(2, 5, dtype=torch.float64)}
+    with pytest.raises(ValueError, match=r"reference\['0\.weight'\] has shape \(2, 5\)"):
+        L2SP(reference, 0.1)(model)
+    with pytest.raises(ValueError, match="reference names none of the model's trainable"):
+        L2SP({"module.0.weight": torch.zeros(2, 3)}, 0.1)(model)
+
+
+def test_l2sp_repr():
+    assert repr(L2SP({"w": torch.zeros(2)}, 0.01)) == "L2SP(<1 reference tensor>, 0.01)"
+    assert repr(L2SP({"w": torch.zeros(2), "b": torch.zeros(1)}, 2)) == (
+        "L2SP(<2 reference tensors>, 2.0)"
+    )

@@ -32,7 +32,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from coursepkg.resnet import Bottleneck, extract_features, load_torchvision_weights, resnet50
+from coursepkg.resnet import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    Bottleneck,
+    extract_features,
+    freeze_batchnorm,
+    load_torchvision_weights,
+    resnet50,
+)
 
 TORCHVISION_NUM_PARAMS = 25_557_032  # ResNet50_Weights.IMAGENET1K_V1.meta["num_params"]
 STAGES = ((64, 3), (128, 4), (256, 6), (512, 3))  # (planes, blocks) of layer1..layer4
@@ -336,21 +344,82 @@ def _extra(state):
     return state, r"Unexpected key.*layer4\.3\.conv1\.weight"
 
 
-def _prefixed(state):  # a DataParallel checkpoint, not torchvision's format
-    return OrderedDict((f"module.{k}", v) for k, v in state.items()), r"module\.conv1\.weight"
+def _other_prefix(state):  # only DataParallel's "module." is stripped
+    return OrderedDict((f"backbone.{k}", v) for k, v in state.items()), r"backbone\.conv1\.weight"
 
 
-def _other_num_classes(state):
-    return _torchvision_style_state_dict(num_classes=1000), r"size mismatch for fc\.weight"
+def _wrong_shape(state):
+    state["layer2.0.conv2.weight"] = torch.zeros(128, 128, 1, 1)
+    return state, r"size mismatch for layer2\.0\.conv2\.weight"
 
 
-@pytest.mark.parametrize("change", [_missing, _extra, _prefixed, _other_num_classes])
+def _fc_of_other_features(state):  # not a re-heading: fc's inputs differ too
+    state["fc.weight"], state["fc.bias"] = torch.zeros(1000, 512), torch.zeros(1000)
+    return state, r"size mismatch for fc\.weight"
+
+
+def _no_fc(state):  # a backbone without its head: fc is missing, not re-headed
+    del state["fc.weight"], state["fc.bias"]
+    return state, r"Missing key.*fc\.weight"
+
+
+@pytest.mark.parametrize(
+    "change", [_missing, _extra, _other_prefix, _wrong_shape, _fc_of_other_features, _no_fc]
+)
 def test_a_file_that_does_not_match_fails_naming_the_key(tmp_path, small, change):
     state, match = change(OrderedDict(small.state_dict()))
     path = tmp_path / "weights.pth"
     torch.save(state, path)
     with pytest.raises(RuntimeError, match=match):
         load_torchvision_weights(resnet50(num_classes=10), path)
+
+
+def _saved(obj, tmp_path):
+    path = tmp_path / "checkpoint.pth"
+    torch.save(obj, path)
+    return path
+
+
+@pytest.mark.parametrize(
+    "wrap",
+    [
+        lambda state: state,
+        lambda state: {"model": state, "epoch": 30, "best_acc": 0.8},
+        lambda state: {"state_dict": OrderedDict((f"module.{k}", v) for k, v in state.items())},
+    ],
+    ids=["state_dict", "model", "state_dict_with_module_prefix"],
+)
+def test_loads_a_state_dict_alone_or_in_a_checkpoint(tmp_path, no_download, wrap):
+    state = _torchvision_style_state_dict(num_classes=10, seed=3)
+    net = load_torchvision_weights(resnet50(num_classes=10), _saved(wrap(state), tmp_path))
+    loaded = net.state_dict()
+    assert list(loaded) == list(state)
+    for key, value in state.items():
+        assert torch.equal(loaded[key], value), key
+
+
+def test_re_heading_loads_all_but_fc_and_keeps_the_model_s_fc(tmp_path, no_download):
+    state = _torchvision_style_state_dict(num_classes=1000, seed=4)  # ImageNet's head
+    torch.manual_seed(6)
+    net = resnet50(num_classes=4)
+    head = {k: v.clone() for k, v in net.state_dict().items() if k.startswith("fc.")}
+    load_torchvision_weights(net, _saved({"model": state}, tmp_path))
+    loaded = net.state_dict()
+    for key, value in state.items():
+        expected = head[key] if key.startswith("fc.") else value
+        assert torch.equal(loaded[key], expected), key
+    assert net.fc.weight.shape == (4, 2048) and net.fc.weight.requires_grad
+
+
+def test_a_file_without_a_state_dict_is_refused(tmp_path):
+    path = _saved({"net": {"conv1.weight": torch.zeros(1)}, "epoch": 3}, tmp_path)
+    with pytest.raises(ValueError, match=r"holds no state_dict.*\['net', 'epoch'\]"):
+        load_torchvision_weights(resnet50(num_classes=10), path)
+
+
+def test_imagenet_statistics_are_torchvision_s():
+    assert IMAGENET_MEAN == (0.485, 0.456, 0.406)
+    assert IMAGENET_STD == (0.229, 0.224, 0.225)
 
 
 @pytest.mark.parametrize("folder", ["nowhere", "https://download.pytorch.org/models"])
@@ -400,3 +469,53 @@ def test_dropout_is_applied_to_the_features_before_fc():
         in_eval = net.eval()(x)
     torch.testing.assert_close(out, expected)
     assert not torch.allclose(out, in_eval)
+
+
+# --- freeze_batchnorm ------------------------------------------------------------------
+
+
+def _batch_norms(model):
+    return [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+
+
+def _buffers(model):
+    return {k: v.clone() for k, v in model.state_dict().items() if _is_buffer(k)}
+
+
+@pytest.fixture
+def frozen():
+    """A 4-class ResNet-50 with non-default running statistics, frozen, in train mode."""
+    torch.manual_seed(13)
+    net = resnet50(num_classes=4)
+    with torch.no_grad():
+        for module in _batch_norms(net):
+            module.running_mean.uniform_(-0.1, 0.1)
+            module.running_var.uniform_(0.5, 1.5)
+    assert freeze_batchnorm(net) is net
+    return net.train()
+
+
+def test_frozen_batch_norm_uses_and_keeps_its_running_statistics_in_train_mode(frozen):
+    before, x = _buffers(frozen), _images(size=32, seed=14)
+    out = frozen(x)
+    assert frozen.training  # the model's mode is left alone
+    after = _buffers(frozen)
+    for key, value in before.items():
+        assert torch.equal(after[key], value), key
+    with torch.no_grad():
+        assert torch.equal(out.detach(), frozen.eval()(x))
+
+
+def test_without_freezing_train_mode_would_update_the_statistics():
+    torch.manual_seed(13)
+    net = resnet50(num_classes=4).train()
+    before = _buffers(net)
+    net(_images(size=32, seed=14))
+    assert not torch.equal(_buffers(net)["bn1.running_mean"], before["bn1.running_mean"])
+
+
+def test_frozen_batch_norm_still_trains_gamma_and_beta(frozen):
+    frozen(_images(size=32, seed=15)).square().sum().backward()
+    for module in _batch_norms(frozen):
+        assert module.weight.grad is not None and module.weight.grad.abs().sum() > 0
+        assert module.bias.grad is not None and module.bias.grad.abs().sum() > 0

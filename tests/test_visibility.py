@@ -81,3 +81,22 @@ def test_mean_brightness_alone_does_not_tell_the_classes_apart(data):
     means = torch.stack([brightness[data.y == k].mean() for k in range(4)])
     predicted = (brightness[:, None] - means).abs().argmin(dim=1)
     assert (predicted == data.y).float().mean() < 0.6
+
+
+def test_scenes_choose_the_photo_the_crops_come_from():
+    photo_colour = vis._photos().mean(dim=(2, 3))  # (2, 3): the photos' mean colours
+    for scene in (0, 1):
+        generator = torch.Generator().manual_seed(scene)
+        crops = vis._clear_scenes(64, 16, generator, scenes=(scene,))
+        distance = (crops.mean(dim=(0, 2, 3)) - photo_colour).norm(dim=1)
+        assert distance.argmin() == scene  # the crops' colour is their photo's
+    a = vis.make_visibility_data(8, seed=0, scenes=(0,))
+    b = vis.make_visibility_data(8, seed=0, scenes=(1,))
+    assert not torch.equal(a.x, b.x) and torch.equal(a.y, b.y)
+
+
+def test_a_fixed_horizon_gives_every_image_the_same_depth_map():
+    generator = torch.Generator().manual_seed(0)
+    depth = vis._depth_maps(5, 16, generator, horizon_km=(2.0, 2.0))
+    assert torch.allclose(depth.amax(dim=(1, 2, 3)), torch.full((5,), 2.0))
+    assert torch.allclose(depth[:, :, -1], torch.full((5, 1, 16), 0.03))  # the bottom row
