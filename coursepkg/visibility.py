@@ -166,12 +166,14 @@ def make_visibility_data(
         The same seed gives the same images.
     classes : tuple of tuple
         Visibility bins ``(name, lowest, highest)`` in km, ascending and adjacent.
-    scenes : tuple of int, default (0, 1)
-        Which photos of :data:`SCENES` the clear scenes are cropped from; give
-        disjoint ones to training and test images to test on a scene never seen.
-    horizon_km : tuple of float, default (1.0, 3.0)
-        Range of the distance of the horizon (drawn log-uniformly per image); a
-        fixed camera, whose geometry is known, has one distance: ``(2.0, 2.0)``.
+    scenes : tuple of int, optional
+        Which photos of :data:`SCENES` the clear scenes are cropped from (both by
+        default); give disjoint ones to training and test images to test on a
+        scene never seen.
+    horizon_km : tuple of float, optional
+        Range of the distance of the horizon, drawn log-uniformly per image
+        (``(1.0, 3.0)`` by default); a fixed camera, whose geometry is known, has
+        one distance: ``(2.0, 2.0)``.
 
     Returns
     -------
