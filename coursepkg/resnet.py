@@ -183,21 +183,8 @@ def resnet50(
 ) -> ResNet:
     """Build ResNet-50: bottleneck stages of 3, 4, 6 and 3 blocks.
 
-    Parameters
-    ----------
-    num_classes : int, default 1000
-        Outputs of the classifier, ``>= 1``.
-    dropout : float, default 0.0
-        Drop probability before the classifier, in ``[0, 1)``.
-    zero_init_residual : bool, default False
-        Start each block as the identity (last batch-norm γ = 0).
-    residual : bool, default True
-        ``False`` gives the plain 50-layer network (no shortcuts) for comparison.
-
-    Returns
-    -------
-    ResNet
-        25,557,032 parameters at 1000 classes, as torchvision's.
+    The options are those of :class:`ResNet`. At 1000 classes it has 25,557,032
+    parameters, as torchvision's.
     """
     return ResNet(
         [3, 4, 6, 3],
@@ -240,15 +227,11 @@ def _use_running_statistics(module: nn.Module, _inputs: tuple) -> None:
 def freeze_batchnorm(model: nn.Module) -> nn.Module:
     """Make every ``BatchNorm2d`` of ``model`` use, and keep, its running statistics.
 
-    Afterwards each batch norm normalizes with ``running_mean`` and ``running_var``
-    and never updates them, in training mode too: a forward pre-hook sets the
-    module's ``training`` flag to ``False`` before every call, so the
-    ``model.train()`` of each epoch of ``fit`` does not undo it (a single
-    ``.eval()`` would be undone). Its γ and β still train. ``requires_grad=False``
-    would not be enough: it stops γ and β, but in training mode the layer still
-    normalizes with the batch's statistics and updates the running ones.
-
-    Returns ``model`` itself; the hooks are not part of its ``state_dict``.
+    A forward pre-hook sets each batch norm's ``training`` flag to ``False`` before
+    every call, so the ``model.train()`` of each epoch of ``fit`` cannot undo it; γ
+    and β still train. (``requires_grad=False`` stops γ and β only: in training mode
+    the layer still normalizes with the batch's statistics and updates its own.)
+    Returns ``model``; the hooks are not part of its ``state_dict``.
     """
     for module in model.modules():
         if isinstance(module, nn.BatchNorm2d):
@@ -304,15 +287,13 @@ def load_torchvision_weights(model: ResNet, path: str | Path) -> ResNet:
     ValueError
         If the file holds no state_dict.
     RuntimeError
-        From :meth:`torch.nn.Module.load_state_dict` if the file does not match the
-        model; its message lists the missing and unexpected keys and the shape
-        mismatches.
+        From :meth:`torch.nn.Module.load_state_dict`: missing, unexpected or mismatched keys.
     """
     checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     state = _state_dict_in(checkpoint, path)
     w, b, fc = state.get("fc.weight"), state.get("fc.bias"), model.fc.weight
-    if w is not None and b is not None and w.shape != fc.shape:
-        if w.shape[1:] == fc.shape[1:] and b.shape == w.shape[:1]:  # only the classes differ
-            state["fc.weight"], state["fc.bias"] = fc, model.fc.bias  # keep the model's head
+    other_classes = w is not None and b is not None and w.shape != fc.shape
+    if other_classes and w.shape[1:] == fc.shape[1:] and b.shape == w.shape[:1]:
+        state["fc.weight"], state["fc.bias"] = fc, model.fc.bias  # re-head: keep the model's
     model.load_state_dict(state, strict=True)
     return model
