@@ -13,14 +13,15 @@ foggier, which is the very cue a visibility classifier must read.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable, Iterator, Sequence
 
 import torch
 from torch.nn import functional as F
 
-from coursepkg._checks import check_fraction, check_loader, seeded_generator
+from coursepkg._checks import check_fraction, check_loader, check_nonnegative, seeded_generator
 
-__all__ = ["AugmentedLoader", "color_jitter", "random_crop", "random_flip"]
+__all__ = ["AugmentedLoader", "color_jitter", "random_affine", "random_crop", "random_flip"]
 
 # ITU-R BT.601 luma weights, the grayscale that contrast is measured against.
 _LUMA = (0.299, 0.587, 0.114)
@@ -80,6 +81,53 @@ def random_crop(
     rows = (top + torch.arange(h))[:, None, :, None]  # (N, 1, H, 1)
     cols = (left + torch.arange(w))[:, None, None, :]  # (N, 1, 1, W)
     return padded[torch.arange(n)[:, None, None, None], torch.arange(c)[:, None, None], rows, cols]
+
+
+def random_affine(
+    x: torch.Tensor,
+    *,
+    degrees: float,
+    translate: float,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Rotate each image by a random angle and shift it by a random offset.
+
+    The angle is uniform in ``[-degrees, degrees]``, each offset uniform in
+    ``[-translate, translate]`` pixels; pixels from outside the image are 0 and the
+    rest are interpolated bilinearly (:func:`torch.nn.functional.grid_sample`).
+    A background of 0 suits images like the digits, dark strokes on nothing.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Square images ``(N, C, H, H)``.
+    degrees : float
+        Largest rotation, ``>= 0``.
+    translate : float
+        Largest shift in pixels, ``>= 0``.
+    generator : torch.Generator, optional
+        Source of the per-image angles and offsets; torch's global generator if ``None``.
+
+    Returns
+    -------
+    torch.Tensor
+        A new batch of the same shape.
+    """
+    if x.ndim != 4 or x.shape[2] != x.shape[3]:  # a rotation in [-1, 1]² coordinates would shear
+        raise ValueError(f"x must be square images (N, C, H, H), got shape {tuple(x.shape)}")
+    check_nonnegative(degrees, "degrees")
+    check_nonnegative(translate, "translate")
+    n, size = len(x), x.shape[-1]
+    angle = math.radians(degrees) * (2 * torch.rand(n, generator=generator) - 1)
+    shift = (
+        translate * (2 * torch.rand(n, 2, generator=generator) - 1) * 2 / size
+    )  # in [-1, 1] units
+    cos, sin = angle.cos(), angle.sin()
+    theta = torch.stack(
+        [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
+    )
+    grid = F.affine_grid(theta.to(x.dtype), list(x.shape), align_corners=False)  # (N, H, H, 2)
+    return F.grid_sample(x, grid, padding_mode="zeros", align_corners=False)
 
 
 def color_jitter(

@@ -153,7 +153,12 @@ def make_sparse_regression(
 
 
 def load_digits_split(
-    *, n_train: int | None = None, n_val: int = 360, n_test: int = 360, seed: int = 0
+    *,
+    n_train: int | None = None,
+    n_val: int = 360,
+    n_test: int = 360,
+    seed: int = 0,
+    standardize: bool = True,
 ) -> DigitsSplit:
     """Split scikit-learn's digits into standardized train, validation and test tensors.
 
@@ -172,6 +177,9 @@ def load_digits_split(
         Validation- and test-set sizes (at least 1 each).
     seed : int, default 0
         Seed of the shuffle.
+    standardize : bool, default True
+        Standardize each pixel; with ``False`` the pixels are scaled to ``[0, 1]``
+        instead, so a blank pixel stays 0 (what shifting and rotating images needs).
 
     Returns
     -------
@@ -200,6 +208,9 @@ def load_digits_split(
     order = torch.randperm(DIGITS_SIZE, generator=g)
     test, val = order[:n_test], order[n_test : n_test + n_val]
     train = order[n_test + n_val : n_test + n_val + n_train]
+    if not standardize:
+        x = x / 16
+        return DigitsSplit(x[train], y[train], x[val], y[val], x[test], y[test])
     mean = x[train].mean(dim=0)  # (64,)
     # Floor of one intensity level (pixels are integers 0..16): a pixel that barely
     # varies in a small training set must not blow up in validation or test images.

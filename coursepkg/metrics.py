@@ -1,4 +1,4 @@
-"""Metrics computed on tensors: classification, regression error, and the sparsity of weights."""
+"""Metrics on tensors: classification, calibration, regression error, sparsity of weights."""
 
 from __future__ import annotations
 
@@ -6,9 +6,17 @@ from collections.abc import Iterable
 
 import torch
 
-from coursepkg._checks import tensor_list
+from coursepkg._checks import check_positive_int, tensor_list
 
-__all__ = ["accuracy", "confusion_matrix", "mean_squared_error", "precision_recall", "sparsity"]
+__all__ = [
+    "accuracy",
+    "confusion_matrix",
+    "expected_calibration_error",
+    "mean_squared_error",
+    "precision_recall",
+    "reliability",
+    "sparsity",
+]
 
 
 def _predicted_labels(outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -138,3 +146,69 @@ def sparsity(params: Iterable[torch.Tensor], *, tol: float = 0.0) -> float:
     tensors = [t.detach() for t in tensor_list(params)]
     zeros = sum(int((t.abs() <= tol).sum()) for t in tensors)
     return zeros / sum(t.numel() for t in tensors)
+
+
+def reliability(
+    probs: torch.Tensor, targets: torch.Tensor, *, bins: int = 10
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Bin predictions by confidence: the data of a reliability diagram.
+
+    The confidence of a prediction is its largest probability; bin :math:`b` holds
+    the confidences in :math:`((b-1)/M, b/M]` for ``bins`` :math:`M`
+    :cite:p:`guo2017calibration`.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Predicted probabilities ``(N, C)``, rows summing to 1.
+    targets : torch.Tensor
+        True labels ``(N,)``.
+    bins : int, default 10
+        Number of equal-width bins on ``[0, 1]``.
+
+    Returns
+    -------
+    tuple of torch.Tensor
+        Per bin ``(bins,)``: mean confidence, accuracy (both 0 in an empty bin) and count.
+    """
+    check_positive_int(bins, "bins")
+    if (
+        probs.ndim != 2
+        or probs.min() < 0
+        or not torch.allclose(probs.sum(1), torch.ones_like(probs[:, 0]), atol=1e-4)
+    ):
+        raise ValueError(
+            "probs must be probabilities (N, C) whose rows sum to 1: apply softmax to logits"
+        )
+    confidence, predicted = probs.max(dim=1)
+    correct = (_predicted_labels(predicted, targets) == targets).float()
+    which = (confidence * bins).ceil().long().clamp(1, bins) - 1  # bin of (b-1)/M < conf <= b/M
+    count = torch.bincount(which, minlength=bins).float()
+    per_bin = count.clamp_min(1)
+    mean_confidence = torch.bincount(which, confidence, minlength=bins) / per_bin
+    bin_accuracy = torch.bincount(which, correct, minlength=bins) / per_bin
+    return mean_confidence, bin_accuracy, count
+
+
+def expected_calibration_error(
+    probs: torch.Tensor, targets: torch.Tensor, *, bins: int = 10
+) -> float:
+    r"""Return :math:`\sum_b (n_b/N)|\text{acc}_b - \text{conf}_b|` :cite:p:`guo2017calibration`.
+
+    Parameters
+    ----------
+    probs : torch.Tensor
+        Predicted probabilities ``(N, C)``.
+    targets : torch.Tensor
+        True labels ``(N,)``.
+    bins : int, default 10
+        Number of equal-width confidence bins.
+
+    Returns
+    -------
+    float
+        The gap between confidence and accuracy, weighted by each bin's share of the
+        predictions, in ``[0, 1]``.
+    """
+    confidence, bin_accuracy, count = reliability(probs, targets, bins=bins)
+    return ((count / count.sum()) * (bin_accuracy - confidence).abs()).sum().item()

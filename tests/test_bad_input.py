@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import torch
 
-from coursepkg.augment import AugmentedLoader, color_jitter, random_flip
+from coursepkg.augment import AugmentedLoader, color_jitter, random_affine, random_flip
 from coursepkg.batchnorm import BatchNorm1d, BatchNorm2d
 from coursepkg.data import (
     corrupt_labels,
@@ -33,7 +33,14 @@ from coursepkg.initialization import (
     layer_statistics,
 )
 from coursepkg.lasso import proximal_gradient, subgradient_descent
-from coursepkg.metrics import accuracy, confusion_matrix, mean_squared_error, sparsity
+from coursepkg.metrics import (
+    accuracy,
+    confusion_matrix,
+    expected_calibration_error,
+    mean_squared_error,
+    reliability,
+    sparsity,
+)
 from coursepkg.models import mlp
 from coursepkg.pca import pca
 from coursepkg.penalties import (
@@ -44,6 +51,7 @@ from coursepkg.penalties import (
     soft_threshold_,
 )
 from coursepkg.polynomial import fit_polynomial, polynomial_features
+from coursepkg.population import PopulationMLP, sharpness
 from coursepkg.range_test import RangeTest, lr_range_test
 from coursepkg.resnet import load_torchvision_weights, resnet50
 from coursepkg.schedules import (
@@ -54,6 +62,7 @@ from coursepkg.schedules import (
     step_decay,
     warmup_cosine,
 )
+from coursepkg.soft_targets import mixup, soft_cross_entropy
 from coursepkg.stats import compare
 from coursepkg.training import History, evaluate, fit
 from coursepkg.visibility import make_visibility_data, visibility_to_beta
@@ -94,6 +103,12 @@ def _fit(**kwargs):
         **kwargs,
     }
     return fit(model, arguments.pop("train_loader"), **arguments)
+
+
+def _sharpness(radius):
+    population = PopulationMLP([4, 3], seeds=[0, 1])
+    x, y = torch.randn(2, 5, 4, generator=GEN), torch.zeros(2, 5, dtype=torch.long)
+    return sharpness(population, x, y, radius=radius, draws=1)
 
 
 def _range_test():
@@ -179,6 +194,16 @@ CASES = {
         lambda: color_jitter(X, brightness=1.2, contrast=0.1),
         V,
         "brightness must be in [0, 1]",
+    ),
+    "random_affine images that are not square": (
+        lambda: random_affine(X[..., :6], degrees=10.0, translate=1.0),
+        V,
+        "x must be square images (N, C, H, H)",
+    ),
+    "random_affine degrees": (
+        lambda: random_affine(X, degrees=-10.0, translate=1.0),
+        V,
+        "degrees must be a finite number >= 0",
     ),
     "AugmentedLoader empty loader": (lambda: AugmentedLoader([], []), V, "loader is empty"),
     # visibility and ResNet-50
@@ -327,6 +352,16 @@ CASES = {
         V,
         "targets must not be empty",
     ),
+    "reliability logits for probabilities": (
+        lambda: reliability(X2, Y2[:6]),
+        V,
+        "probs must be probabilities (N, C) whose rows sum to 1",
+    ),
+    "expected_calibration_error bins": (
+        lambda: expected_calibration_error(X2.softmax(1), Y2, bins=0),
+        V,
+        "bins must be >= 1",
+    ),
     "sparsity of an exhausted generator": (
         lambda: sparsity(_spent_parameters()),
         V,
@@ -359,6 +394,47 @@ CASES = {
         "activation must be a torch.nn.Module class",
     ),
     "mlp dropout 1": (lambda: mlp([4, 8, 2], dropout=1.0), V, "dropout must be in [0, 1)"),
+    "PopulationMLP one width": (
+        lambda: PopulationMLP([64], seeds=[0]),
+        V,
+        "sizes must hold at least 2 widths",
+    ),
+    "PopulationMLP no seed": (
+        lambda: PopulationMLP([4, 3], seeds=[]),
+        V,
+        "seeds must hold one seed per member",
+    ),
+    "PopulationMLP negative seed": (
+        lambda: PopulationMLP([4, 3], seeds=[0, -1]),
+        V,
+        "seeds must be >= 0",
+    ),
+    "PopulationMLP dropout 1": (
+        lambda: PopulationMLP([4, 8, 3], seeds=[0], dropout=1.0),
+        V,
+        "dropout must be in [0, 1), got 1",
+    ),
+    "sharpness radius 0": (lambda: _sharpness(0.0), V, "radius must be > 0"),
+    "sharpness negative radius": (
+        lambda: _sharpness(-0.1),
+        V,
+        "radius must be a finite number >= 0",
+    ),
+    "soft_cross_entropy labels for probabilities": (
+        lambda: soft_cross_entropy(X2, Y2),
+        V,
+        "targets must be probabilities shaped like logits",
+    ),
+    "mixup lam of another length": (
+        lambda: mixup(X2, X2.softmax(1)[:, :3], torch.rand(5, generator=GEN)),
+        V,
+        "x (..., B, D), targets (..., B, C) and lam (..., B) must agree",
+    ),
+    "mixup labels for probabilities": (
+        lambda: mixup(X2, Y2, torch.rand(6, generator=GEN)),
+        V,
+        "x (..., B, D), targets (..., B, C) and lam (..., B) must agree",
+    ),
     "pca n_components": (lambda: pca(torch.ones(5, 3), 4), V, "n_components must be <= min(N, D)"),
     # dropout and batch normalization
     "dropout p 1": (lambda: dropout(torch.ones(3), 1.0), V, "every unit would be dropped"),

@@ -171,6 +171,18 @@ def test_digits_are_standardized_with_training_statistics(digits):
     assert (digits.x_train[:, 0] == 0).all()  # pixel 0 is blank in every digit
 
 
+def test_digits_without_standardization_are_pixels_over_16_in_the_same_split(digits):
+    raw = load_digits_split(n_train=300, n_val=100, n_test=100, seed=0, standardize=False)
+    for standardized, plain in zip(digits[1::2], raw[1::2], strict=True):
+        assert torch.equal(standardized, plain)  # the same images, in the same order
+    x = torch.cat(raw[0::2])
+    assert x.dtype == torch.float32
+    assert x.min() == 0 and x.max() == 1  # blank pixels stay 0, the darkest reach 1
+    assert torch.equal(x * 16, (x * 16).round())  # k / 16 is exact in binary
+    # Standardization is an affine map of each pixel: the same images, column by column.
+    assert _affine_residual(raw.x_train, digits.x_train) < 1e-4
+
+
 def test_pixels_without_spread_in_a_tiny_training_set_are_only_shifted():
     split = load_digits_split(n_train=5, seed=0)
     x = torch.cat([split.x_train, split.x_val, split.x_test])

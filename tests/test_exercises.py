@@ -18,6 +18,7 @@ from coursepkg.data import make_sparse_regression
 from coursepkg.dropout import dropout
 from coursepkg.exercises import (
     batchnorm,
+    beyond,
     initialization,
     overfitting,
     penalties,
@@ -33,7 +34,7 @@ from coursepkg.exercises.framework import (
     compare,
 )
 from coursepkg.lasso import proximal_gradient
-from coursepkg.metrics import mean_squared_error
+from coursepkg.metrics import expected_calibration_error, mean_squared_error
 from coursepkg.penalties import L2SP, soft_threshold_
 from coursepkg.polynomial import fit_polynomial, polynomial_features, predict_polynomial
 from coursepkg.resnet import resnet50
@@ -284,6 +285,21 @@ def _bottleneck_params(inplanes, planes, downsample):
 def _fixed_generator():
     """A generator seeded anew at every call: a mask drawn from it never changes."""
     return torch.Generator().manual_seed(0)
+
+
+def _adaptive_ece(probs, labels, bins, *, weighted=True, larger_last=False, stable=True):
+    """Equal-mass ECE with one of the slips students make switched on."""
+    confidence, predicted = probs.max(dim=1)
+    order = confidence.argsort(stable=stable, descending=False)
+    groups = order.flip(0).tensor_split(bins)[::-1] if larger_last else order.tensor_split(bins)
+    groups = [g for g in groups if len(g)]
+    gaps = [
+        abs((predicted[g] == labels[g]).double().mean().item() - confidence[g].mean().item())
+        for g in groups
+    ]
+    if not weighted:
+        return sum(gaps) / len(gaps)
+    return sum(len(g) / len(labels) * gap for g, gap in zip(groups, gaps, strict=True))
 
 
 WRONG_ANSWERS = {
@@ -874,6 +890,37 @@ WRONG_ANSWERS = {
         lambda e, k: None,
         "expected a number, got NoneType",
     ),
+    "adaptive-ece-unweighted": (
+        beyond.check_adaptive_ece,
+        lambda p, y, b: _adaptive_ece(p, y, b, weighted=False),
+        "Hint: sort the predictions",
+    ),
+    "adaptive-ece-larger-groups-last": (
+        beyond.check_adaptive_ece,
+        lambda p, y, b: _adaptive_ece(p, y, b, larger_last=True),
+        "case",
+    ),
+    "adaptive-ece-equal-width": (
+        beyond.check_adaptive_ece,
+        lambda p, y, b: expected_calibration_error(p, y, bins=b),
+        "Hint: sort the predictions",
+    ),
+    "vote-all-right": (beyond.check_vote_accuracy, lambda p, m: p**m, "every member is right"),
+    "vote-one-right": (
+        beyond.check_vote_accuracy,
+        lambda p, m: 1 - (1 - p) ** m,
+        "at least one member",
+    ),
+    "vote-smallest-majority": (
+        beyond.check_vote_accuracy,
+        lambda p, m: math.comb(m, m // 2 + 1) * p ** (m // 2 + 1) * (1 - p) ** (m // 2),
+        "only the smallest majority",
+    ),
+    "vote-no-binomial": (
+        beyond.check_vote_accuracy,
+        lambda p, m: sum(p**k * (1 - p) ** (m - k) for k in range(m // 2 + 1, m + 1)),
+        "binomial coefficient is missing",
+    ),
 }
 
 
@@ -993,6 +1040,13 @@ RIGHT_ANSWERS = {
         resnet.check_smoothed_logit_gap,
         lambda e, k: np.log(1 - e + e / k) - np.log(e / k),
     ),
+    "adaptive-ece-loop": (beyond.check_adaptive_ece, lambda p, y, b: _adaptive_ece(p, y, b)),
+    "vote-one-minus-minority": (
+        beyond.check_vote_accuracy,
+        lambda p, m: (
+            1 - sum(math.comb(m, k) * p**k * (1 - p) ** (m - k) for k in range(m // 2 + 1))
+        ),
+    ),
 }
 
 
@@ -1102,3 +1156,11 @@ def test_reference_smoothed_logit_gap_minimizes_torchs_smoothed_cross_entropy(ep
     gaps = logits.detach()[0] - logits.detach()[1:]
     expected = torch.full_like(gaps, resnet.reference_smoothed_logit_gap(epsilon, classes))
     torch.testing.assert_close(gaps, expected, rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize(("p", "members"), [(0.88, 3), (0.6, 5), (0.3, 7)])
+def test_reference_vote_accuracy_is_the_majority_rate_of_simulated_votes(p, members):
+    votes = torch.rand(200_000, members, generator=torch.Generator().manual_seed(0)) < p
+    simulated = (votes.sum(dim=1) > members // 2).double().mean().item()
+    # 200,000 votes: the standard error of the simulated rate is at most 0.5 / sqrt(2e5) = 0.0011
+    assert abs(simulated - beyond.reference_vote_accuracy(p, members)) < 0.005

@@ -8,8 +8,10 @@ from torch import nn
 from coursepkg.metrics import (
     accuracy,
     confusion_matrix,
+    expected_calibration_error,
     mean_squared_error,
     precision_recall,
+    reliability,
     sparsity,
 )
 
@@ -134,3 +136,81 @@ def test_sparsity_of_a_tensor_and_of_a_model():
     model = nn.Linear(4, 2)
     nn.init.zeros_(model.weight)
     assert sparsity(model.parameters()) == 0.8  # 8 zero weights, 2 non-zero biases
+
+
+# --- reliability and expected_calibration_error -------------------------------------------
+
+
+def test_reliability_and_ece_known_answer():
+    # bins=4: (0, .25], (.25, .5], (.5, .75], (.75, 1]
+    probs = torch.tensor(
+        [
+            [0.9, 0.05, 0.05],  # conf .9, predicts 0, target 0: right  -> bin 4
+            [0.8, 0.1, 0.1],  # conf .8, predicts 0, target 1: wrong  -> bin 4
+            [0.3, 0.6, 0.1],  # conf .6, predicts 1, target 1: right  -> bin 3
+            [0.2, 0.2, 0.6],  # conf .6, predicts 2, target 0: wrong  -> bin 3
+            [0.4, 0.35, 0.25],  # conf .4, predicts 0, target 0: right -> bin 2
+        ]
+    )
+    targets = torch.tensor([0, 1, 1, 0, 0])
+    confidence, bin_accuracy, count = reliability(probs, targets, bins=4)
+    # float32 probabilities: means within a few ulps of the decimal values
+    torch.testing.assert_close(confidence, torch.tensor([0.0, 0.4, 0.6, 0.85]))
+    torch.testing.assert_close(bin_accuracy, torch.tensor([0.0, 1.0, 0.5, 0.5]))
+    assert count.tolist() == [0, 1, 2, 2]
+    # ECE = 1/5 |1 - .4| + 2/5 |.5 - .6| + 2/5 |.5 - .85| = .12 + .04 + .14 = .30
+    assert expected_calibration_error(probs, targets, bins=4) == pytest.approx(0.30, abs=1e-6)
+
+
+def test_reliability_bins_are_right_closed():
+    # bins=4 edges .25, .5, .75, 1 are exact in binary: conf b/M lands in bin b (index b - 1)
+    probs = torch.tensor([[0.5, 0.5], [0.75, 0.25], [1.0, 0.0], [0.5 + 2**-20, 0.5 - 2**-20]])
+    _, _, count = reliability(probs, torch.zeros(4, dtype=torch.long), bins=4)
+    assert count.tolist() == [0, 1, 2, 1]  # .5 -> bin 2; .75 and just above .5 -> bin 3; 1 -> 4
+    for conf, index in [(0.5, 1), (0.75, 2), (1.0, 3)]:
+        _, _, count = reliability(torch.tensor([[conf, 1 - conf]]), torch.tensor([0]), bins=4)
+        assert int(count.argmax()) == index
+
+
+def test_ece_is_zero_when_confidence_equals_accuracy():
+    # 10 predictions at .8 with 8 right, 5 at .6 with 3 right: every bin is calibrated.
+    probs = torch.tensor([[0.8, 0.2]] * 10 + [[0.4, 0.6]] * 5)
+    targets = torch.tensor([0] * 8 + [1] * 2 + [1] * 3 + [0] * 2)
+    confidence, bin_accuracy, count = reliability(probs, targets, bins=10)
+    assert count[7] == 10 and count[5] == 5
+    torch.testing.assert_close(confidence[[5, 7]], bin_accuracy[[5, 7]])  # float32: 1e-5
+    # float32: .8 and .6 are each within one ulp (6e-8) of the accuracies 8/10 and 3/5
+    assert expected_calibration_error(probs, targets, bins=10) == pytest.approx(0.0, abs=1e-6)
+    # one more wrong prediction at .8 makes the gap visible: 11 at .8 with 8 right
+    probs, targets = torch.cat([probs, probs[:1]]), torch.cat([targets, torch.tensor([1])])
+    expected = 11 / 16 * abs(8 / 11 - 0.8)
+    assert expected_calibration_error(probs, targets, bins=10) == pytest.approx(expected, abs=1e-6)
+
+
+def test_ece_matches_a_loop_over_the_non_empty_bins(predictions):
+    logits, targets = predictions
+    probs = (logits / 0.3).softmax(dim=1)  # sharp: confidences crowd the top bins
+    confidence, bin_accuracy, count = reliability(probs, targets, bins=15)
+    assert count.sum() == len(targets)
+    assert (count == 0).any()  # some bins are empty, and report 0
+    assert (confidence[count == 0] == 0).all() and (bin_accuracy[count == 0] == 0).all()
+    conf, predicted = probs.double().max(dim=1)
+    right = (predicted == targets).double()
+    expected = 0.0
+    for b in range(15):
+        inside = (conf > b / 15) & (conf <= (b + 1) / 15)
+        if inside.any():
+            expected += (
+                inside.sum().item()
+                / len(conf)
+                * abs(right[inside].mean().item() - conf[inside].mean().item())
+            )
+    # float32 means over at most 200 values: within 1e-6 of the float64 ones
+    assert expected_calibration_error(probs, targets, bins=15) == pytest.approx(expected, abs=1e-6)
+
+
+def test_reliability_accepts_float64_probabilities(predictions):
+    logits, targets = predictions
+    probs = logits.softmax(dim=1)
+    expected = expected_calibration_error(probs, targets)
+    assert expected_calibration_error(probs.double(), targets) == pytest.approx(expected, abs=1e-6)
