@@ -119,9 +119,8 @@ def random_affine(
     check_nonnegative(translate, "translate")
     n, size = len(x), x.shape[-1]
     angle = math.radians(degrees) * (2 * torch.rand(n, generator=generator) - 1)
-    shift = (
-        translate * (2 * torch.rand(n, 2, generator=generator) - 1) * 2 / size
-    )  # in [-1, 1] units
+    offset = translate * (2 * torch.rand(n, 2, generator=generator) - 1)  # pixels
+    shift = offset * 2 / size  # in the [-1, 1] units of affine_grid
     cos, sin = angle.cos(), angle.sin()
     theta = torch.stack(
         [torch.stack([cos, -sin, shift[:, 0]], 1), torch.stack([sin, cos, shift[:, 1]], 1)], 1
