@@ -83,24 +83,26 @@ class PopulationMLP(nn.Module):
 
     def member(self, k: int) -> nn.Sequential:
         """Return member ``k`` as a plain ``nn.Sequential`` holding copies of its weights."""
-        layers: list[nn.Module] = []
-        for i, (w, b) in enumerate(zip(self.weights, self.biases, strict=True)):
-            linear = nn.Linear(*w.shape[1:], dtype=w.dtype)
+
+        def copy(module: nn.Module, **values: torch.Tensor) -> nn.Module:
             with torch.no_grad():
-                linear.weight.copy_(w[k].T)
-                linear.bias.copy_(b[k, 0])
-            layers.append(linear)
-            if i == len(self.weights) - 1:
-                break
+                for name, value in values.items():
+                    getattr(module, name).copy_(value)
+            return module
+
+        *hidden, (w_out, b_out) = zip(self.weights, self.biases, strict=True)
+        layers: list[nn.Module] = []
+        for i, (w, b) in enumerate(hidden):
+            layers.append(copy(nn.Linear(*w.shape[1:], dtype=w.dtype), weight=w[k].T, bias=b[k, 0]))
             if self.norms is not None:
                 norm, h = self.norms[i], w.shape[2]
-                single = nn.BatchNorm1d(h, momentum=norm.momentum, eps=norm.eps, dtype=w.dtype)
                 part = slice(k * h, (k + 1) * h)
-                with torch.no_grad():
-                    for name in ("weight", "bias", "running_mean", "running_var"):
-                        getattr(single, name).copy_(getattr(norm, name)[part])
-                layers.append(single)
+                single = nn.BatchNorm1d(h, momentum=norm.momentum, eps=norm.eps, dtype=w.dtype)
+                names = ("weight", "bias", "running_mean", "running_var")
+                layers.append(copy(single, **{name: getattr(norm, name)[part] for name in names}))
             layers += [nn.ReLU(), nn.Dropout(self.dropout)]
+        out = nn.Linear(*w_out.shape[1:], dtype=w_out.dtype)
+        layers.append(copy(out, weight=w_out[k].T, bias=b_out[k, 0]))
         return nn.Sequential(*layers).train(self.training)
 
 
