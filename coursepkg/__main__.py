@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from coursepkg.editions import instructor_edition, student_edition
-from coursepkg.grading import grade, write_scores
+from coursepkg.gradebook import grade_class
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,10 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("out_dir", type=Path)
-    grader = commands.add_parser("grade", help="execute submissions and score their exercises")
-    grader.add_argument("submissions", nargs="+", type=Path)
-    grader.add_argument("--out", type=Path, help="folder of the score files (default: beside each)")
-    grader.add_argument("--timeout", type=int, default=600, help="seconds per cell (default 600)")
+    grader = commands.add_parser("grade", help="score the exercises of a class's submissions")
+    grader.add_argument("submissions", nargs="+", type=Path, help="notebooks, or folders of them")
+    grader.add_argument("--out", type=Path, default=Path("scores"), help="default: scores/")
+    grader.add_argument("--jobs", type=int, default=1, help="submissions at once (default 1)")
+    grader.add_argument(
+        "--timeout", type=float, default=60, help="seconds per submission (default 60)"
+    )
     args = parser.parse_args(argv)
 
     if args.command != "grade":
@@ -33,22 +36,23 @@ def main(argv: list[str] | None = None) -> int:
         for path in write(args.out_dir, root=args.root):
             print(path)
         return 0
-    status = 0
-    for submission in args.submissions:
-        tic = time.perf_counter()
-        try:
-            scores = grade(submission, root=args.root, timeout=args.timeout)
-        except (OSError, ValueError) as error:
-            print(f"{submission}: not graded: {error}", file=sys.stderr)
-            status = 1
-            continue
-        folder = args.out or submission.parent
-        folder.mkdir(parents=True, exist_ok=True)
-        csv_path, _ = write_scores(scores, folder / f"{submission.stem}.grade")
-        total = sum(s.points for s in scores), sum(s.max_points for s in scores)
-        seconds = time.perf_counter() - tic
-        print(f"{submission}: {total[0]}/{total[1]} points in {seconds:.0f} s -> {csv_path}")
-    return status
+    tic = time.perf_counter()
+    try:
+        results = grade_class(
+            args.submissions, args.out, root=args.root, jobs=args.jobs, timeout=args.timeout
+        )
+    except (OSError, ValueError) as error:
+        print(f"not graded: {error}", file=sys.stderr)
+        return 1
+    failed = [f"{name}: {why}" for name, why in results.items() if isinstance(why, str)]
+    print(
+        f"{len(results) - len(failed)} of {len(results)} submissions graded in "
+        f"{time.perf_counter() - tic:.0f} s; see {args.out / 'scores.csv'} and "
+        f"{args.out / 'summary.png'}",
+        *failed,
+        sep="\n",
+    )
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
