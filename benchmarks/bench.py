@@ -6,6 +6,9 @@
 2. ``fit`` against a bare PyTorch loop on the same model, data and seed,
    interleaved in one process (``fit_overhead.py``).
 3. The unit and claims tests: ``pytest -m "not integration"``.
+4. Grading: one reference submission of each chapter, and a made-up class of 100
+   submissions of the case study (reference, stub, wrong and hostile answers)
+   with two jobs, each by the command an instructor types, from a cold start.
 
 The budgets are the pass line: the command exits with status 1 if one is missed.
 The table is printed and written to ``_build/bench/bench.md``, the figures to
@@ -26,6 +29,8 @@ from pathlib import Path
 import jupytext
 import nbformat
 from nbclient import NotebookClient
+
+from coursepkg.gradebook import sample_class
 
 sys.path.insert(0, str(Path(__file__).parent))
 import fit_overhead
@@ -88,6 +93,32 @@ def run_tests() -> tuple[float, bool]:
     return time.perf_counter() - start, result.returncode == 0
 
 
+def _grade_command(submissions: Path, jobs: int) -> float:
+    """Time ``python -m coursepkg grade`` on a folder, from a cold start; return its seconds."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "coursepkg", "grade", str(submissions), "--out",
+         str(submissions / "scores"), "--jobs", str(jobs)],
+        cwd=ROOT, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    return time.perf_counter() - start
+
+
+def run_grading(paths: list[Path]) -> dict:
+    """Time the grading of one reference submission per chapter, and of a class of 100."""
+    seconds = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for path in paths:
+            notebook = jupytext.read(path)
+            notebook.metadata["coursepkg"] = {"chapter": path.stem}
+            (Path(folder) / path.stem).mkdir()
+            nbformat.write(notebook, Path(folder) / path.stem / "reference.ipynb")
+            seconds[path.stem] = round(_grade_command(Path(folder) / path.stem, 1), 1)
+        case_study = ROOT / "notebooks" / f"{BUDGETS['case_study']}.md"
+        sample_class(case_study, Path(folder) / "class", 100)
+        return {"grade_one_s": seconds, "class_s": round(_grade_command(Path(folder) / "class", 2))}
+
+
 def markdown(results: dict) -> str:
     """Return the results as a Markdown table (printed, and written to bench.md)."""
     lines = [
@@ -102,8 +133,15 @@ def markdown(results: dict) -> str:
             f"| {chapter['seconds']:.1f} s | ≤ {chapter['budget_s']:.0f} s "
             f"| {'✓' if chapter['seconds'] <= chapter['budget_s'] else '✗'} |"
         )
+    for chapter, seconds in results.get("grade_one_s", {}).items():
+        ok = "✓" if seconds <= BUDGETS["grade_one_s"] else "✗"
+        lines.append(
+            f"| grading one submission of {chapter} | {seconds:.1f} s "
+            f"| ≤ {BUDGETS['grade_one_s']} s | {ok} |"
+        )
     for key, label, unit in (
         ("book_s", "all chapters together", " s"),
+        ("class_s", "grading 100 submissions of the case study, 2 jobs", " s"),
         ("fit_ratio", "`fit()` / bare loop (median time)", "×"),  # noqa: RUF001
         ("tests_s", "unit and claims tests", " s"),
     ):
@@ -120,6 +158,7 @@ def main() -> int:
     parser.add_argument("chapters", nargs="*", help="chapter names (default: all)")
     parser.add_argument("--skip-tests", action="store_true", help="do not time the tests")
     parser.add_argument("--repeats", type=int, default=11, help="fit/bare pairs to time")
+    parser.add_argument("--skip-grading", action="store_true", help="do not time the grader")
     args = parser.parse_args()
     os.environ.pop("MPLBACKEND", None)  # as in the book build: figures are drawn
     paths = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.md"))
@@ -137,6 +176,8 @@ def main() -> int:
     if not args.skip_tests:
         seconds, results["tests_passed"] = run_tests()
         results["tests_s"] = round(seconds, 1)
+    if not args.skip_grading:
+        results.update(run_grading(paths))
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "bench.json").write_text(json.dumps(results, indent=1), encoding="utf-8")
     table = markdown(results)

@@ -1,4 +1,4 @@
-"""Command line: ``python -m coursepkg student-edition|instructor-edition|grade ...``."""
+"""Command line: ``python -m coursepkg student-edition|instructor-edition|otter-export|grade``."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 from coursepkg.editions import instructor_edition, student_edition
 from coursepkg.gradebook import grade_class
+from coursepkg.otter import otter_export
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,6 +20,7 @@ def main(argv: list[str] | None = None) -> int:
     for name, text in (
         ("student-edition", "write every chapter without solutions, as .ipynb"),
         ("instructor-edition", "copy the book's executed chapters (run `make book` first)"),
+        ("otter-export", "write every chapter's checked exercises as otter-grader notebooks"),
     ):
         command = commands.add_parser(name, help=text)
         command.add_argument("out_dir", type=Path)
@@ -32,7 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     if args.command != "grade":
-        write = student_edition if args.command == "student-edition" else instructor_edition
+        write = {
+            "student-edition": student_edition,
+            "instructor-edition": instructor_edition,
+            "otter-export": otter_export,
+        }[args.command]
         for path in write(args.out_dir, root=args.root):
             print(path)
         return 0

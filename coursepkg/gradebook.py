@@ -29,7 +29,7 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from coursepkg.editions import BEGIN, END, STUB, student_notebook
+from coursepkg.editions import BEGIN, CHECKER, END, STUB, student_notebook
 from coursepkg.grading import ExerciseScore, grade
 
 __all__ = ["ANSWERS", "STATUSES", "answered", "grade_class", "sample_class", "submissions_in"]
@@ -212,15 +212,26 @@ _AFTER = {"patches the checkers": _PATCH, "redefines print": _PRINT}
 
 
 def _solutions(notebook: nbformat.NotebookNode) -> list[str]:
-    """Return the worked answers of a chapter, the lines between the solution markers."""
+    """Return the worked answers of a chapter's checked exercises, each between its markers.
+
+    An answer belongs to a checked exercise when a checker cell comes after it
+    before the next exercise begins; open exercises' answers are left out.
+    """
     answers = []
-    for cell in notebook.cells:
+    for index, cell in enumerate(notebook.cells):
         lines = cell.source.splitlines()
         starts = [i for i, line in enumerate(lines) if line.strip() == BEGIN]
         ends = [i for i, line in enumerate(lines) if line.strip() == END]
-        answers += [
-            textwrap.dedent("\n".join(lines[a + 1 : b])) for a, b in zip(starts, ends, strict=True)
-        ]
+        after = (
+            c
+            for c in notebook.cells[index + 1 :]
+            if CHECKER.search(c.source) or "{exercise}" in c.source
+        )
+        if starts and CHECKER.search(next(after, cell).source):
+            answers += [
+                textwrap.dedent("\n".join(lines[a + 1 : b]))
+                for a, b in zip(starts, ends, strict=True)
+            ]
     return answers
 
 

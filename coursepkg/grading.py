@@ -19,12 +19,8 @@ import ast
 import builtins
 import contextlib
 import io
-import multiprocessing
-import os
 import re
 import symtable
-import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,22 +28,14 @@ from typing import Any
 
 import jupytext
 import nbformat
-import numpy as np
-import torch
 from IPython.core.inputtransformer2 import TransformerManager
 
-from coursepkg.editions import CHECKER
+from coursepkg.answers import Answers, Stopped
+from coursepkg.editions import CHECKER, chapter_paths
 
-__all__ = ["MEMORY", "Check", "ExerciseScore", "checks_of", "grade", "prelude"]
+__all__ = ["Check", "ExerciseScore", "checks_of", "grade", "prelude"]
 
-MEMORY = 2 * 2**30
-"""Bytes of memory the code of one exercise may allocate (enforced on Linux)."""
 _HEADING = re.compile(r"^(\*\*Exercise:|```\{exercise\})", re.MULTILINE)
-# Modules every exercise process starts with: imported once, in the server that forks them.
-_PRELOAD = ["torch", "numpy", "matplotlib.pyplot", "coursepkg.grading"]
-_SERVER = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-if os.name == "posix":
-    _SERVER.set_forkserver_preload(_PRELOAD)
 
 
 @dataclass(frozen=True)
@@ -89,21 +77,23 @@ def _python(source: str) -> str:
     return TransformerManager().transform_cell(source)
 
 
-def _names(source: str) -> tuple[set[str], set[str]]:
-    """Return the global names that code reads (in any of its scopes) and those it binds."""
+def _names(source: str) -> tuple[set[str], set[str], set[str]]:
+    """Return the global names code reads when it runs, those its functions read, and its bindings.
+
+    A function's body reads its globals when it is called, so those names take
+    the values they have then, not where the function is defined.
+    """
     top = symtable.symtable(source, "<cell>", "exec")
     binds = {s.get_name() for s in top.get_symbols() if s.is_assigned() or s.is_imported()}
+    now = {s.get_name() for s in top.get_symbols() if s.is_referenced()}
 
-    def reads(table: symtable.SymbolTable) -> set[str]:
-        module = table.get_type() == "module"
-        names = {
-            s.get_name()
-            for s in table.get_symbols()
-            if s.is_referenced() and (module or s.is_global())
-        }
-        return names.union(*(reads(child) for child in table.get_children()))
+    def later(table: symtable.SymbolTable) -> set[str]:
+        names = {s.get_name() for s in table.get_symbols() if s.is_referenced() and s.is_global()}
+        return names.union(*(later(child) for child in table.get_children()))
 
-    return reads(top) - set(dir(builtins)), binds
+    builtin = set(dir(builtins))
+    nested = set().union(*(later(child) for child in top.get_children()))
+    return now - builtin, nested - builtin, binds
 
 
 def _statements(source: str) -> list[str]:
@@ -117,199 +107,30 @@ def _statements(source: str) -> list[str]:
 def prelude(earlier: Sequence[str], answer: Sequence[str]) -> str:
     """Return the statements of the ``earlier`` cells that the ``answer`` cells need, in order.
 
-    A statement is kept when it binds a name that a kept statement or the answer
-    reads before binding it: the last binding before the answer, as running the
-    cells in order would give. Statements that bind nothing needed (training runs,
-    plots, prints) are left out.
+    Each name the answer reads brings the last statement that binds it; a name that
+    statement reads as it runs brings the last binding before it, and a name its
+    functions read, the last binding before the answer (they read it when called).
+    Statements that bind nothing needed (training runs, plots, prints) are left out.
     """
-    needed: set[str] = set()
-    bound: set[str] = set()
+    statements = [s for cell in earlier for s in _statements(cell)]
+    facts = [_names(s) for s in statements]
+    end = len(statements)
+    wanted, bound = [], set()
     for statement in (s for cell in answer for s in _statements(cell)):
-        reads, binds = _names(statement)
-        needed |= reads - bound
+        now, nested, binds = _names(statement)
+        wanted += [(name, end) for name in (now | nested) - bound]
         bound |= binds
-    kept = []
-    for statement in reversed([s for cell in earlier for s in _statements(cell)]):
-        reads, binds = _names(statement)
-        if binds & needed:
-            kept.append(statement)
-            needed = (needed - binds) | reads
-    return "\n".join(reversed(kept))
-
-
-# --- the student's process ---------------------------------------------------------------
-
-
-def _limit_memory() -> None:
-    """Let this process allocate at most :data:`MEMORY` more bytes (Linux only)."""
-    if sys.platform != "linux":
-        return
-    import resource
-
-    with open("/proc/self/statm") as handle:
-        size = int(handle.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-    resource.setrlimit(resource.RLIMIT_AS, (size + MEMORY, size + MEMORY))
-
-
-def _portable(value: Any) -> Any:
-    """Return ``value`` made of tensors, numbers, strings and containers, to send it back.
-
-    NumPy arrays become tensors and NumPy scalars numbers; anything else becomes a
-    ``{"__foreign__": type name}`` marker, so nothing of the student's own types
-    (or their methods) ever runs in the grader.
-    """
-    try:
-        if isinstance(value, torch.Tensor):
-            return value.as_subclass(torch.Tensor).detach().clone()
-        if isinstance(value, np.ndarray) and value.dtype != object:
-            return torch.from_numpy(value.copy())
-    except Exception:  # a tensor subclass that refuses: sent as foreign
-        return {"__foreign__": type(value).__name__}
-    if isinstance(value, np.generic):
-        return value.item()
-    if value is None or type(value) in (bool, int, float, complex, str):
-        return value
-    if type(value) in (tuple, list):
-        return type(value)(_portable(item) for item in value)
-    return {"__foreign__": type(value).__name__}
-
-
-def _dumps(value: Any) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(value, buffer)
-    return buffer.getvalue()
-
-
-def _loads(data: bytes) -> Any:
-    """Read what :func:`_dumps` wrote: only tensors, numbers, strings and containers load."""
-    value = torch.load(io.BytesIO(data), weights_only=True)
-
-    def restore(item: Any) -> Any:
-        if isinstance(item, dict) and set(item) == {"__foreign__"}:
-            return type(str(item["__foreign__"]), (), {})()
-        if type(item) in (tuple, list):
-            return type(item)(restore(x) for x in item)
-        return item
-
-    return restore(value)
-
-
-def _describe(error: BaseException) -> tuple[str, str]:
-    try:
-        return type(error).__name__, " ".join(str(error).split())[:300]
-    except Exception:  # its __str__ raised
-        return type(error).__name__, ""
-
-
-def _serve(connection: Any, cells: list[str], arguments: list[str]) -> None:
-    """Run an exercise's cells, then call the student's functions on request, forever."""
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    torch.set_num_threads(1)
-    _limit_memory()
-    namespace: dict[str, Any] = {"__name__": "__main__"}
-    raised = None
-    for cell in cells:
-        try:
-            exec(compile(cell, "<cell>", "exec"), namespace)
-        except BaseException as error:  # a cell that raises; the next ones still run
-            raised = raised or _describe(error)
-    answers, values = [], []
-    for expression in arguments:
-        try:
-            value = eval(expression, namespace)
-        except BaseException as error:
-            name, text = _describe(error)
-            cause = f" (a cell of the exercise raised {': '.join(raised)})" if raised else ""
-            connection.send_bytes(_dumps(("missing", f"{expression}: {name}: {text}{cause}")))
-            return
-        answers.append(value)
-        values.append(("function", None) if callable(value) else ("value", _portable(value)))
-    connection.send_bytes(_dumps(("answers", values)))
-    while True:
-        index, args = _loads(connection.recv_bytes())
-        try:
-            result = answers[index](*args)
-            reply = ("returned", _portable(result), _portable(args))
-        except Exception as error:
-            reply = ("raised", *_describe(error))
-        except BaseException as error:  # SystemExit, KeyboardInterrupt: the exercise stops
-            reply = ("stopped", *_describe(error))
-        connection.send_bytes(_dumps(reply))
-
-
-# --- the grader's side --------------------------------------------------------------------
-
-
-class _Stopped(BaseException):
-    """The student's process broke off: out of time, dead, or exited. Checks do not catch it."""
-
-
-def _rebuilt(name: str, message: str) -> Exception:
-    """Return an exception of the student's type name and message, for the check to report."""
-    base = getattr(builtins, name, None)
-    base = base if isinstance(base, type) and issubclass(base, Exception) else Exception
-    return type(name, (base,), {"__str__": lambda self: message})()
-
-
-def _write_back(given: Any, after: Any) -> None:
-    """Make the arguments the check passed look as the student's function left them."""
-    if isinstance(given, torch.Tensor) and isinstance(after, torch.Tensor):
-        with torch.no_grad():
-            given.set_(after.to(given.dtype))
-    elif isinstance(given, list) and isinstance(after, list):
-        given[:] = after
-
-
-class _Exercise:
-    """The process that runs one exercise's code, and the student's answers it holds."""
-
-    def __init__(self, cells: list[str], arguments: list[str], seconds: float):
-        self.seconds, self.deadline = seconds, time.monotonic() + seconds
-        self.connection, child = _SERVER.Pipe()
-        self.process = _SERVER.Process(target=_serve, args=(child, cells, arguments), daemon=True)
-        self.process.start()
-        child.close()
-
-    def receive(self) -> Any:
-        if not self.connection.poll(max(self.deadline - time.monotonic(), 0)):
-            raise _Stopped(f"your code did not finish within {self.seconds:.0f} s")
-        try:
-            return _loads(self.connection.recv_bytes())
-        except EOFError:
-            self.process.join(1)
-            raise _Stopped(
-                f"the process running your code stopped (exit code {self.process.exitcode}); "
-                "did it exit, crash or run out of memory?"
-            ) from None
-        except Exception as error:
-            raise _Stopped(f"your answer could not be read back ({_describe(error)[0]})") from None
-
-    def answers(self) -> list[Any]:
-        kind, values = self.receive()
-        if kind == "missing":
-            raise _Stopped(f"your answer is not defined: {values}")
-        return [
-            (lambda *args, k=k: self.call(k, args)) if kind == "function" else value
-            for k, (kind, value) in enumerate(values)
-        ]
-
-    def call(self, index: int, args: tuple) -> Any:
-        self.connection.send_bytes(_dumps((index, _portable(args))))
-        reply = self.receive()
-        if reply[0] == "stopped":
-            raise _Stopped(f"your code raised {reply[1]}" + (f": {reply[2]}" if reply[2] else ""))
-        if reply[0] == "raised":
-            raise _rebuilt(reply[1], reply[2])
-        for given, after in zip(args, reply[2], strict=False):
-            _write_back(given, after)
-        return reply[1]
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.join()
-        self.connection.close()
+    kept = set()
+    while wanted:
+        name, before = wanted.pop()
+        where = (i for i in range(before - 1, -1, -1) if name in facts[i][2])
+        i = next(where, None)
+        if i is None or i in kept:
+            continue
+        kept.add(i)
+        now, nested, _ = facts[i]
+        wanted += [(n, i) for n in now] + [(n, end) for n in nested]
+    return "\n".join(statements[i] for i in sorted(kept))
 
 
 def _exercise_cells(cells: list[nbformat.NotebookNode], checker: int) -> tuple[list, list]:
@@ -345,12 +166,12 @@ def _grade_one(check: Check, function: Any, cells: tuple | None, seconds: float)
         return "error", "its checker cell is missing from the submission, so no answer was found"
     earlier, own = cells
     arguments = [ast.unparse(a) for a in ast.parse(check.call, mode="eval").body.args]
-    exercise = _Exercise([prelude(earlier, own), *own], arguments, seconds)
+    exercise = Answers([prelude(earlier, [*own, *arguments]), *own], arguments, seconds)
     try:
         with contextlib.redirect_stdout(io.StringIO()):
-            feedback = function(*exercise.answers())
+            feedback = function(*exercise.values())
         return feedback.status, feedback.message
-    except _Stopped as reason:
+    except Stopped as reason:
         return "error", str(reason)
     finally:
         exercise.close()
@@ -383,9 +204,12 @@ def grade(
     chapter = notebook.metadata.get("coursepkg", {}).get("chapter")
     if not chapter:
         raise ValueError(f"{path}: not a student-edition notebook (no coursepkg.chapter metadata)")
-    reference = jupytext.read(root / "notebooks" / f"{chapter}.md").cells
+    chapters = {p.stem: p for p in chapter_paths(root)}
+    if chapter not in chapters:  # the metadata is the student's: never a path of theirs
+        raise ValueError(f"{path}: its metadata names no chapter of the course: {chapter!r}")
+    reference = jupytext.read(chapters[chapter]).cells
     reference = [_python(c.source) for c in reference if c.cell_type == "code"]
-    checks = checks_of(root / "notebooks" / f"{chapter}.md")
+    checks = checks_of(chapters[chapter])
     checkers = [i for i, cell in enumerate(notebook.cells) if _is_checker(cell)]
     found: dict[str, list[int]] = {}
     for i in checkers:

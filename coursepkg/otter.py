@@ -32,13 +32,14 @@ import jupytext
 import nbformat
 
 from coursepkg.editions import _EXERCISE, BEGIN, CHECKER, END, chapter_paths
-from coursepkg.grading import _exercise_cells, _is_checker, prelude
+from coursepkg.grading import _exercise_cells, _is_checker, _statements, prelude
 
 __all__ = ["otter_export", "otter_notebook"]
 
 # Local grading needs no requirements, PDF or export cell; `name` makes otter refuse
 # a notebook of another chapter. Exception-based tests (`ok_format: false`) run the
-# check as Python, not as a doctest that would compare its printed line.
+# check as Python, not as a doctest that would compare its printed line. All tests are
+# public, so `show_all_public` shows students each question's score and message.
 _CONFIG = """\
 # ASSIGNMENT CONFIG
 name: {name}
@@ -53,7 +54,8 @@ tests:
   files: false
   ok_format: false
 generate:
-  pdf: false"""
+  pdf: false
+  show_all_public: true"""
 _KERNEL = {"display_name": "Python 3", "language": "python", "name": "python3"}
 
 
@@ -98,6 +100,21 @@ def _task(cells: list[nbformat.NotebookNode], checker: int) -> str:
     raise ValueError(f"no {{exercise}} block before the checker cell {checker}")
 
 
+def _question(name: str, call: str, points: int, task: str, own: list[str]) -> list:
+    """Return the cells of one question: its task, its solution cells and its test."""
+    return [
+        _raw(f"# BEGIN QUESTION\nname: {name}\npoints: {points}"),
+        nbformat.v4.new_markdown_cell(task),
+        _raw("# BEGIN SOLUTION"),
+        *(nbformat.v4.new_code_cell(_otter_markers(source.rstrip())) for source in own),
+        _raw("# END SOLUTION"),
+        _raw("# BEGIN TESTS"),
+        nbformat.v4.new_code_cell(_test_cell(name, call, points)),
+        _raw("# END TESTS"),
+        _raw("# END QUESTION"),
+    ]
+
+
 def otter_notebook(chapter: str | Path) -> nbformat.NotebookNode:
     """Return the otter master notebook of a chapter (a MyST ``.md`` notebook).
 
@@ -113,66 +130,44 @@ def otter_notebook(chapter: str | Path) -> nbformat.NotebookNode:
     """
     path = Path(chapter)
     cells = jupytext.read(path).cells
-    setup: dict[str, None] = {}  # the statements every question needs, in order, once
-    questions, seen = [], set()
+    setup: dict[str, None] = {}  # the statements the questions need, each once
+    context, questions, names = [], [], set()
     for index, cell in enumerate(cells):
         if not _is_checker(cell):
             continue
         match = CHECKER.search(cell.source)
         name, call, points = match["name"], match["call"], int(match["points"])
-        while name in seen:  # the same check twice in a chapter: otter needs unique names
+        while name in names:  # the same check twice in a chapter: otter needs unique names
             name += "_again"
-        seen.add(name)
+        names.add(name)
         earlier, own = _exercise_cells(cells, index)
         context = [source for source in earlier if BEGIN not in source]  # no earlier answers
-        needed = ast.parse(prelude(context, [*own, call])).body
-        setup.update(dict.fromkeys(ast.unparse(statement) for statement in needed))
-        questions += [
-            _raw(f"# BEGIN QUESTION\nname: {name}\npoints: {points}"),
-            nbformat.v4.new_markdown_cell(_task(cells, index)),
-            _raw("# BEGIN SOLUTION"),
-            *(nbformat.v4.new_code_cell(_otter_markers(source.rstrip())) for source in own),
-            _raw("# END SOLUTION"),
-            _raw("# BEGIN TESTS"),
-            nbformat.v4.new_code_cell(_test_cell(name, call, points)),
-            _raw("# END TESTS"),
-            _raw("# END QUESTION"),
-        ]
+        setup.update(dict.fromkeys(_statements(prelude(context, [*own, call]))))
+        questions += _question(name, call, points, _task(cells, index), own)
+    # What any question needs, in the chapter's order: the cells before the last exercise.
+    statements = [s for source in context for s in _statements(source)]
+    order = {statement: i for i, statement in reversed(list(enumerate(statements)))}
     lines = [line for c in cells if c.cell_type == "markdown" for line in c.source.splitlines()]
     title = next((line[2:] for line in lines if line.startswith("# ")), path.stem)
     intro = f"# {title}\n\n## Exercises\n\nRun the setup cell first, then answer each question."
     notebook_cells = [
         _raw(_CONFIG.format(name=path.stem)),
         nbformat.v4.new_markdown_cell(intro),
-        nbformat.v4.new_code_cell("\n".join(setup)),
+        nbformat.v4.new_code_cell("\n".join(sorted(setup, key=lambda s: order.get(s, -1)))),
         *questions,
     ]
     return nbformat.v4.new_notebook(cells=notebook_cells, metadata={"kernelspec": _KERNEL})
 
 
 def otter_export(out_dir: str | Path, *, root: str | Path = ".") -> list[Path]:
-    """Write the otter master notebook of every chapter to ``out_dir``.
+    """Write every chapter's otter master notebook, ``out_dir/NN_name.ipynb``; return the paths.
 
+    ``out_dir`` and ``root`` are as for :func:`coursepkg.editions.student_edition`.
     Then ``otter assign out_dir/NN_name.ipynb dist`` makes the chapter's student
     and solution notebooks and its autograder zip file.
-
-    Parameters
-    ----------
-    out_dir : str or pathlib.Path
-        Created if missing; existing files of the same names are replaced.
-    root : str or pathlib.Path, default "."
-        The course's root folder (the one holding ``notebooks/``).
-
-    Returns
-    -------
-    list of pathlib.Path
-        The notebooks written, ``NN_name.ipynb``, one per chapter.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    written = []
     for path in chapter_paths(root):
-        target = out / f"{path.stem}.ipynb"
-        nbformat.write(otter_notebook(path), target)
-        written.append(target)
-    return written
+        nbformat.write(otter_notebook(path), out / f"{path.stem}.ipynb")
+    return [out / f"{path.stem}.ipynb" for path in chapter_paths(root)]

@@ -59,7 +59,8 @@ def test_points_in_the_table_are_the_graders():
 
 
 def test_the_guides_checker_example_gives_the_feedback_it_shows(capsys):
-    (example,) = re.findall(r"^```python\n(.*?)^```", GUIDE, re.M | re.S)
+    blocks = re.findall(r"^```python\n(.*?)^```", GUIDE, re.M | re.S)
+    (example,) = [block for block in blocks if "def check_relu" in block]
     exec(compile(example, "instructors.md", "exec"), {})
     printed = capsys.readouterr().out.splitlines()
     shown = [line.split("# ", 1)[1] for line in example.splitlines() if "  # " in line]
