@@ -13,9 +13,14 @@ not catch.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import io
 import multiprocessing
+import numbers
 import os
+import select
+import signal
+import struct
 import sys
 import time
 from typing import Any
@@ -27,10 +32,13 @@ __all__ = ["MEMORY", "Answers", "Stopped"]
 
 MEMORY = 2 * 2**30
 """Bytes of memory the code of one exercise may allocate (enforced on Linux)."""
+_LARGEST = 64 * 2**20  # bytes of a reply, and
+_ITEMS = 100_000  # items in it, beyond which the grader refuses to read it
+_POSIX = os.name == "posix"
 # Modules every exercise process starts with: imported once, in the server that forks them.
 _PRELOAD = ["torch", "numpy", "matplotlib.pyplot", "coursepkg.grading"]
-_SERVER = multiprocessing.get_context("forkserver" if os.name == "posix" else "spawn")
-if os.name == "posix":
+_SERVER = multiprocessing.get_context("forkserver" if _POSIX else "spawn")
+if _POSIX:
     _SERVER.set_forkserver_preload(_PRELOAD)
 
 
@@ -63,8 +71,10 @@ def _portable(value: Any) -> Any:
         return value.item()
     if value is None or type(value) in (bool, int, float, complex, str):
         return value
-    if type(value) in (tuple, list):
-        return type(value)(_portable(item) for item in value)
+    if isinstance(value, numbers.Real):  # a Fraction, a Decimal
+        return float(value)
+    if isinstance(value, (tuple, list)):  # a named tuple, torch.Size: plain ones
+        return (list if isinstance(value, list) else tuple)(_portable(item) for item in value)
     return {"__foreign__": type(value).__name__}
 
 
@@ -75,17 +85,56 @@ def _dumps(value: Any) -> bytes:
 
 
 def _loads(data: bytes) -> Any:
-    """Read what :func:`_dumps` wrote: only tensors, numbers, strings and containers load."""
+    """Read what :func:`_dumps` wrote: only tensors, numbers, strings and containers load.
+
+    Raises
+    ------
+    ValueError
+        If it holds more than ``_ITEMS`` items (shared ones counted each time).
+    """
     value = torch.load(io.BytesIO(data), weights_only=True)
+    count = 0
 
     def restore(item: Any) -> Any:
+        nonlocal count
+        count += 1
+        if count > _ITEMS:
+            raise ValueError(f"more than {_ITEMS} items")
         if isinstance(item, dict) and set(item) == {"__foreign__"}:
-            return type(str(item["__foreign__"]), (), {})()
+            name = str(item["__foreign__"])[:100]
+            return type(name, (), {"__repr__": lambda self: f"a {name} object"})()
         if type(item) in (tuple, list):
             return type(item)(restore(x) for x in item)
         return item
 
     return restore(value)
+
+
+def _wait(fd: int, write: bool, deadline: float, seconds: float) -> None:
+    ready = ([], [fd]) if write else ([fd], [])
+    if not any(select.select(*ready, [], max(deadline - time.monotonic(), 0))):
+        raise Stopped(f"your code did not finish within {seconds:.0f} s")
+
+
+def _read(fd: int, size: int, deadline: float, seconds: float) -> bytes:
+    """Read ``size`` bytes from ``fd`` by ``deadline``; raise :class:`EOFError` at its end."""
+    chunks, left = [], size
+    while left:
+        _wait(fd, False, deadline, seconds)
+        chunk = os.read(fd, min(left, 2**20))
+        if not chunk:
+            raise EOFError
+        chunks.append(chunk)
+        left -= len(chunk)
+    return b"".join(chunks)
+
+
+def _write(fd: int, data: bytes, deadline: float, seconds: float) -> None:
+    """Write ``data`` to ``fd`` by ``deadline``, framed as :meth:`Connection.send_bytes` does."""
+    view = memoryview(struct.pack("!i", len(data)) + data)
+    while view:
+        _wait(fd, True, deadline, seconds)
+        view = view[os.write(fd, view[: 2**16]) :]
 
 
 def _describe(error: BaseException) -> tuple[str, str]:
@@ -95,14 +144,23 @@ def _describe(error: BaseException) -> tuple[str, str]:
         return type(error).__name__, ""
 
 
+class _Shell:
+    """What ``get_ipython()`` returns here: IPython's magics (``%matplotlib``) do nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: None
+
+
 def _serve(connection: Any, cells: list[str], arguments: list[str]) -> None:
     """Run an exercise's cells, then call the student's functions on request, forever."""
+    if _POSIX:
+        os.setsid()  # a group of its own, which the grader ends with whatever it started
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     torch.set_num_threads(1)
     _limit_memory()
-    namespace: dict[str, Any] = {"__name__": "__main__"}
+    namespace: dict[str, Any] = {"__name__": "__main__", "get_ipython": _Shell}
     raised = None
     for cell in cells:
         try:
@@ -134,6 +192,9 @@ def _serve(connection: Any, cells: list[str], arguments: list[str]) -> None:
 
 
 # --- the grader's side --------------------------------------------------------------------
+
+
+_GARBLED = "the process running your code sent the grader something it cannot read"
 
 
 class Stopped(BaseException):
@@ -175,12 +236,30 @@ class Answers:
         self.process.start()  # the first one also starts the server that forks them
         child.close()
         self.seconds, self.deadline = seconds, time.monotonic() + seconds
+        self.arguments = len(arguments)
+
+    def _send(self, message: Any) -> None:
+        if not _POSIX:  # no select on Windows' pipes: no time limit on sending
+            return self.connection.send_bytes(_dumps(message))
+        try:
+            _write(self.connection.fileno(), _dumps(message), self.deadline, self.seconds)
+        except OSError:  # the process ended: the next read says how
+            pass
 
     def _receive(self) -> Any:
-        if not self.connection.poll(max(self.deadline - time.monotonic(), 0)):
-            raise Stopped(f"your code did not finish within {self.seconds:.0f} s")
+        """Return the next message, a tuple of the student's process, whatever it sent."""
+        args = (self.deadline, self.seconds)
         try:
-            return _loads(self.connection.recv_bytes())
+            if not _POSIX:
+                return _loads(self.connection.recv_bytes())
+            fd = self.connection.fileno()
+            (size,) = struct.unpack("!i", _read(fd, 4, *args))
+            if not 0 <= size <= _LARGEST:
+                raise Stopped(f"your answer is too large to check (over {_LARGEST >> 20} MB)")
+            reply = _loads(_read(fd, size, *args))
+            if not isinstance(reply, tuple) or not reply or not isinstance(reply[0], str):
+                raise ValueError("not a message")
+            return reply
         except EOFError:
             self.process.join(1)
             raise Stopped(
@@ -192,27 +271,39 @@ class Answers:
 
     def values(self) -> list[Any]:
         """Return the checker's arguments: copies of values, stand-ins for functions."""
-        kind, values = self._receive()
-        if kind == "missing":
-            raise Stopped(f"your answer could not be found: {values}")
-        return [
-            (lambda *args, k=k: self._call(k, args)) if kind == "function" else value
-            for k, (kind, value) in enumerate(values)
-        ]
+        match self._receive():
+            case ("missing", str(why)):
+                raise Stopped(f"your answer could not be found: {why[:400]}")
+            case ("answers", list(values)) if len(values) == self.arguments and all(
+                isinstance(v, tuple) and len(v) == 2 and v[0] in ("function", "value")
+                for v in values
+            ):
+                return [
+                    (lambda *args, k=k: self._call(k, args)) if kind == "function" else value
+                    for k, (kind, value) in enumerate(values)
+                ]
+        raise Stopped(_GARBLED)
 
     def _call(self, index: int, args: tuple) -> Any:
-        self.connection.send_bytes(_dumps((index, _portable(args))))
-        reply = self._receive()
-        if reply[0] == "stopped":
-            raise Stopped(f"your code raised {reply[1]}" + (f": {reply[2]}" if reply[2] else ""))
-        if reply[0] == "raised":
-            raise _rebuilt(reply[1], reply[2])
-        for given, after in zip(args, reply[2], strict=False):
-            _write_back(given, after)
-        return reply[1]
+        self._send((index, _portable(args)))
+        match self._receive():
+            case ("stopped", str(name), str(text)):
+                raise Stopped(
+                    f"your code raised {name[:100]}" + (f": {text[:300]}" if text else "")
+                )
+            case ("raised", str(name), str(text)):
+                raise _rebuilt(name[:100], text[:300])
+            case ("returned", result, tuple(after) | list(after)):
+                for given, changed in zip(args, after, strict=False):
+                    _write_back(given, changed)
+                return result
+        raise Stopped(_GARBLED)
 
     def close(self) -> None:
-        """End the process, whatever it is doing."""
+        """End the process and any it started, whatever they are doing."""
+        if _POSIX and self.process.pid:
+            with contextlib.suppress(OSError):  # the group has already ended
+                os.killpg(self.process.pid, signal.SIGKILL)
         self.process.kill()
         self.process.join()
         self.connection.close()

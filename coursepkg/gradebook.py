@@ -29,8 +29,8 @@ import torch
 from matplotlib.figure import Figure
 from tqdm.auto import tqdm
 
-from coursepkg.editions import BEGIN, CHECKER, END, STUB, student_notebook
-from coursepkg.grading import ExerciseScore, grade
+from coursepkg.editions import BEGIN, CHECKER, END, STUB, chapter_paths, student_notebook
+from coursepkg.grading import Check, ExerciseScore, checks_of, grade
 
 __all__ = ["ANSWERS", "STATUSES", "answered", "grade_class", "sample_class", "submissions_in"]
 
@@ -54,9 +54,10 @@ def submissions_in(paths: Sequence[str | Path]) -> list[Path]:
 def _chapter(path: Path) -> str:
     """Return the chapter a submission's metadata names ("" if none, or unreadable)."""
     try:
-        return nbformat.read(path, as_version=4).metadata.get("coursepkg", {}).get("chapter", "")
-    except Exception:  # not a notebook at all: graded as such below
+        chapter = nbformat.read(path, as_version=4).metadata["coursepkg"]["chapter"]
+    except Exception:  # not a notebook, no chapter, metadata of another shape
         return ""
+    return chapter if isinstance(chapter, str) else ""
 
 
 def _one_thread() -> None:
@@ -94,31 +95,44 @@ def grade_class(
     if jobs < 1:
         raise ValueError(f"jobs must be a positive number of processes, got {jobs}")
     paths = submissions_in(submissions)
-    chapters = {_chapter(p) for p in paths} - {""}
-    if len(chapters) != 1:
-        found = ", ".join(sorted(chapters)) or "none"
-        raise ValueError(f"submissions must be of one chapter (grade them apart); found: {found}")
+    named = {path: _chapter(path) for path in paths}
+    course = {path.stem for path in chapter_paths(root)}
+    chapters = Counter(chapter for chapter in named.values() if chapter in course)
+    if not chapters:
+        raise ValueError("no submission names a chapter of the course: are they student editions?")
+    chapter = chapters.most_common(1)[0][0]  # the class's; a notebook of another is not graded
+    stems = [path.stem for path in paths]
+    student = {p: p.stem if stems.count(p.stem) == 1 else str(p.with_suffix("")) for p in paths}
     results: dict[str, list[ExerciseScore] | str] = {}
+    for path in paths:
+        if named[path] in course - {chapter}:
+            results[student[path]] = f"not graded: a notebook of {named[path]}, not of {chapter}"
     spawn = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(jobs, mp_context=spawn, initializer=_one_thread) as pool:
-        futures = {pool.submit(grade, p, root=root, timeout=timeout): p for p in paths}
+        futures = {
+            pool.submit(grade, path, root=root, timeout=timeout): path
+            for path in paths
+            if student[path] not in results
+        }
         bar = tqdm(as_completed(futures), total=len(futures), unit="notebook", file=sys.stderr)
         for future in bar:
-            path = futures[future]
             try:
-                results[path.stem] = future.result()
+                results[student[futures[future]]] = future.result()
             except Exception as error:  # not a student notebook, unreadable: say so, go on
-                results[path.stem] = f"not graded: {error}"
-    _write(dict(sorted(results.items())), Path(out))
+                results[student[futures[future]]] = f"not graded: {error}"
+    _write(
+        dict(sorted(results.items())),
+        checks_of(Path(root) / "notebooks" / f"{chapter}.md"),
+        Path(out),
+    )
     return results
 
 
-def _write(results: dict[str, list[ExerciseScore] | str], out: Path) -> None:
+def _write(results: dict[str, list[ExerciseScore] | str], checks: list[Check], out: Path) -> None:
     out.mkdir(parents=True, exist_ok=True)
     graded = {name: scores for name, scores in results.items() if not isinstance(scores, str)}
-    exercises = next(iter(graded.values()), [])
-    names = [s.exercise for s in exercises]
-    maximum = sum(s.max_points for s in exercises)
+    names = [check.name for check in checks]
+    maximum = sum(check.points for check in checks)
     with (out / "scores.csv").open("w", newline="", encoding="utf-8") as handle:
         table = csv.writer(handle)
         table.writerow(["student", *names, "total", "max_points", "note"])
@@ -143,8 +157,8 @@ def _write(results: dict[str, list[ExerciseScore] | str], out: Path) -> None:
         summary.append(
             {
                 "exercise": name,
-                "max_points": exercises[k].max_points,
-                **{status: counts[status] / len(column) for status in STATUSES},
+                "max_points": checks[k].points,
+                **{status: counts[status] / max(len(column), 1) for status in STATUSES},
                 "most_common_feedback": misses[0][0] if misses else "",
                 "students_with_it": misses[0][1] if misses else 0,
             }

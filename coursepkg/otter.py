@@ -142,7 +142,7 @@ def otter_notebook(chapter: str | Path) -> nbformat.NotebookNode:
         names.add(name)
         earlier, own = _exercise_cells(cells, index)
         context = [source for source in earlier if BEGIN not in source]  # no earlier answers
-        setup.update(dict.fromkeys(_statements(prelude(context, [*own, call]))))
+        setup.update(dict.fromkeys(prelude(context, [*own, call])))
         questions += _question(name, call, points, _task(cells, index), own)
     # What any question needs, in the chapter's order: the cells before the last exercise.
     statements = [s for source in context for s in _statements(source)]

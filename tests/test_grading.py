@@ -133,17 +133,24 @@ def test_prelude_keeps_the_definitions_the_answer_uses_and_drops_the_rest():
         "print(helper(4))",
     ]
     answer = ["def answer(x):\n    return helper(x) + 1"]
-    assert prelude(earlier, answer).splitlines() == [
+    # helper reads SCALE when called: before its definition (a call there) and after it
+    assert prelude(earlier, answer) == [
         "import math",
-        "def helper(x):",
-        "    return SCALE * math.sqrt(x)",
+        "SCALE = 2",
+        "def helper(x):\n    return SCALE * math.sqrt(x)",
         "SCALE = 3",
     ]
 
 
+def test_prelude_keeps_star_imports_and_assigned_items():
+    earlier = ["from math import *", "CONFIG = {}", "CONFIG['f'] = prod", "unused = 1"]
+    answer = ["def answer(x):\n    return CONFIG['f'](x)"]
+    assert prelude(earlier, answer) == earlier[:3]
+
+
 def test_prelude_skips_cells_that_are_not_python_and_names_the_answer_binds_itself():
     earlier = ["x = = 1", "import numpy as np\nnp = None"]
-    assert prelude(earlier, ["import numpy as np\ny = np.zeros(2)"]) == ""
+    assert prelude(earlier, ["import numpy as np\ny = np.zeros(2)"]) == []
 
 
 @integration
@@ -218,6 +225,21 @@ HOSTILE = {
         "did not finish within 5 s",
     ),
     "loops forever in its cell": ("while True:\n    pass\n", "error", "did not finish within 5 s"),
+    "forges half a reply": (
+        FANS + "    import gc, multiprocessing.connection as c, time\n"
+        "    pipe = next(o for o in gc.get_objects() if isinstance(o, c.Connection))\n"
+        "    pipe._send(bytes([0, 0, 16, 0]))  # promises 4096 bytes, sends none\n"
+        "    time.sleep(10**6)\n",
+        "error",
+        "did not finish within 5 s",
+    ),
+    "returns a bomb of shared lists": (
+        "import coursepkg.answers\ncoursepkg.answers._portable = lambda value: value\n"
+        + FANS
+        + "    bomb = []\n    for _ in range(60):\n        bomb = [bomb, bomb]\n    return bomb\n",
+        "error",
+        "could not be read back",
+    ),
 }
 
 
@@ -275,7 +297,7 @@ def test_command_line_refuses_submissions_of_no_chapter(course, capsys):
     plain = course / "plain.ipynb"
     nbformat.write(nbformat.v4.new_notebook(), plain)
     assert main(["--root", str(course), "grade", str(plain)]) == 1
-    assert "must be of one chapter" in capsys.readouterr().err
+    assert "no submission names a chapter of the course" in capsys.readouterr().err
 
 
 @integration
