@@ -54,11 +54,9 @@ def _limit_memory() -> None:
 
 
 def _portable(value: Any) -> Any:
-    """Return ``value`` made of tensors, numbers, strings and containers, to send it back.
+    """Return ``value`` as tensors, numbers, strings, tuples and lists, to send it back.
 
-    NumPy arrays become tensors and NumPy scalars numbers; anything else becomes a
-    ``{"__foreign__": type name}`` marker, so nothing of the student's own types
-    (or their methods) ever runs in the grader.
+    Anything else becomes a ``{"__foreign__": type name}`` marker: no student's type runs.
     """
     try:
         if isinstance(value, torch.Tensor):
@@ -85,13 +83,7 @@ def _dumps(value: Any) -> bytes:
 
 
 def _loads(data: bytes) -> Any:
-    """Read what :func:`_dumps` wrote: only tensors, numbers, strings and containers load.
-
-    Raises
-    ------
-    ValueError
-        If it holds more than ``_ITEMS`` items (shared ones counted each time).
-    """
+    """Read what :func:`_dumps` wrote; raise ValueError past ``_ITEMS`` items (shared ones too)."""
     value = torch.load(io.BytesIO(data), weights_only=True)
     count = 0
 
